@@ -1,0 +1,61 @@
+"""The application factory: the one place that wires settings, the database, routes,
+error handling and the OpenAPI document."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.config.response_cache import ResponseCacheConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Server
+
+from service.auth import provide_actor
+from service.db import pool_lifespan, provide_read_connection, provide_transaction
+from service.errors import EXCEPTION_HANDLERS
+from service.health import HealthController
+from service.http import strict_body
+from service.organizations.controller import OrganizationController
+from service.settings import Settings
+
+API_DESCRIPTION = """\
+The system of record for what was said, what was documented, and what the newsroom
+verified: statements, documents, the relations between them and their verification.
+
+Conventions: JSON bodies with snake_case fields; errors are application/problem+json
+(RFC 9457); lists page with an opaque `cursor`; every resource has a strong `ETag` and
+`PATCH`/`DELETE` require `If-Match`; `DELETE` is a soft delete.
+"""
+
+ROUTES = [HealthController, OrganizationController]
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the app; settings come from the environment unless given."""
+    settings = settings or Settings.from_env()
+    return Litestar(
+        route_handlers=ROUTES,
+        lifespan=[pool_lifespan(settings)],
+        state=State({"settings": settings}),
+        dependencies={
+            "db": Provide(provide_read_connection),
+            "tx": Provide(provide_transaction),
+            "actor": Provide(provide_actor, sync_to_thread=False),
+        },
+        before_request=strict_body,
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Verification Record API",
+            version="1.0.0",
+            description=API_DESCRIPTION,
+            servers=[Server(url=settings.public_base_url)],
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            use_handler_docstrings=False,
+        ),
+        response_cache_config=ResponseCacheConfig(),
+        logging_config=None,
+        debug=False,
+    )

@@ -1,0 +1,200 @@
+"""What every resource shares: reading, paging, patching and soft-deleting rows whose
+JSON representation the database builds, with an event in the log for each change.
+
+A resource folder supplies its SQL (a `Table`) and its rules (a `ResourceService`
+subclass); the flow of a write, with its locking, precondition and event, lives here
+once.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+import msgspec
+
+from service.db import Connection
+from service.errors import FieldError, InvalidInput, NotFound
+from service.history.repository import record_event
+from service.history.schemas import EventAction, ResourceType
+from service.http import IfMatch, decode_cursor, encode_cursor
+from service.sql import Conditions, Position, keyset_page
+
+T = TypeVar("T", bound=msgspec.Struct)
+
+
+class Table(Generic[T]):
+    """The SQL of one resource table whose representation is built as JSON in SQL."""
+
+    def __init__(
+        self, *, name: str, noun: str, alias: str, json: str, struct: type[T], from_sql: str | None = None
+    ) -> None:
+        self.name = name
+        self.noun = noun
+        self.alias = alias
+        self.struct = struct
+        self.json = json
+        self.from_sql = from_sql or f"{name} {alias}"
+        self._list_type = list[struct]  # type: ignore[valid-type]
+        self._select_one = (
+            f"SELECT {json} FROM {self.from_sql} WHERE {alias}.id = $1 AND {alias}.deleted_at IS NULL"
+        )
+        self._select_for_update = f"{self._select_one} FOR UPDATE OF {alias}"
+        self._soft_delete = (
+            f"UPDATE {name} SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING version"
+        )
+        self._live_ids = f"SELECT id FROM {name} WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL"
+
+    async def get(self, conn: Connection, id: UUID, *, lock: bool = False) -> T | None:
+        raw = await conn.fetchval(self._select_for_update if lock else self._select_one, id)
+        return None if raw is None else msgspec.json.decode(raw, type=self.struct)
+
+    async def page(
+        self, conn: Connection, conditions: Conditions, after: Position | None, limit: int
+    ) -> list[T]:
+        conditions.clauses.insert(0, f"{self.alias}.deleted_at IS NULL")
+        sql, args = keyset_page(self.json, self.from_sql, conditions, after, limit, self.alias)
+        raw = await conn.fetchval(sql, *args)
+        return msgspec.json.decode(raw, type=self._list_type)  # type: ignore[no-any-return]
+
+    async def update_columns(self, conn: Connection, id: UUID, values: dict[str, Any]) -> None:
+        """Write changed columns; the row's trigger bumps version and updated_at even
+        when only child rows changed and `values` is empty."""
+        assignments = ["updated_at = now()"]
+        args: list[Any] = [id]
+        for column, value in values.items():
+            args.append(value)
+            assignments.append(f"{column} = ${len(args)}")
+        await conn.execute(f"UPDATE {self.name} SET {', '.join(assignments)} WHERE id = $1", *args)
+
+    async def soft_delete(self, conn: Connection, id: UUID) -> int | None:
+        version: int | None = await conn.fetchval(self._soft_delete, id)
+        return version
+
+    async def live_ids(self, conn: Connection, ids: Iterable[UUID]) -> set[UUID]:
+        return {r["id"] for r in await conn.fetch(self._live_ids, list(set(ids)))}
+
+
+class Page(Generic[T]):
+    def __init__(self, items: list[T], next_cursor: str | None) -> None:
+        self.items = items
+        self.next_cursor = next_cursor
+
+
+class Reference(msgspec.Struct, frozen=True):
+    """A field of a request that names another resource, which must exist and be live."""
+
+    field: str
+    table: Table[Any]
+    id: UUID
+
+
+def patch_values(patch: msgspec.Struct) -> dict[str, Any]:
+    """The fields a PATCH body actually set (UNSET ones are left alone)."""
+    return {
+        name: value
+        for name in patch.__struct_fields__
+        if (value := getattr(patch, name)) is not msgspec.UNSET
+    }
+
+
+class ResourceService(ABC, Generic[T]):
+    """The write flow shared by every resource; subclasses add columns and rules."""
+
+    table: Table[T]
+    resource_type: ResourceType
+    child_fields: frozenset[str] = frozenset()
+
+    async def get(self, conn: Connection, id: UUID) -> T:
+        found = await self.table.get(conn, id)
+        if found is None:
+            raise NotFound(f"no {self.table.noun} with id {id}")
+        return found
+
+    async def page(
+        self, conn: Connection, conditions: Conditions, cursor: str | None, limit: int
+    ) -> Page[T]:
+        after = decode_cursor(cursor, Position)
+        items = await self.table.page(conn, conditions, after, limit)
+        next_cursor = None
+        if len(items) > limit:
+            items = items[:limit]
+            last = items[-1]
+            next_cursor = encode_cursor(Position(created_at=last.created_at, id=last.id))  # type: ignore[attr-defined]
+        return Page(items, next_cursor)
+
+    # ---- hooks for subclasses ---------------------------------------------------------
+
+    def references(self, values: dict[str, Any]) -> Sequence[Reference]:
+        """The other resources these (create or patch) values point at."""
+        return ()
+
+    @abstractmethod
+    async def insert(self, conn: Connection, data: Any, id: UUID | None) -> UUID:
+        """Insert the row and its children; return the id."""
+
+    async def replace_children(self, conn: Connection, id: UUID, values: dict[str, Any]) -> None:
+        """Rewrite child rows (affiliations, appearances) named in `values`."""
+
+    # ---- the write flow --------------------------------------------------------------
+
+    async def check_references(self, conn: Connection, values: dict[str, Any]) -> None:
+        wanted = self.references(values)
+        if not wanted:
+            return
+        live: dict[str, set[UUID]] = {}
+        for table in {ref.table.name: ref.table for ref in wanted}.values():
+            live[table.name] = await table.live_ids(conn, (r.id for r in wanted if r.table is table))
+        errors = [
+            FieldError(field=ref.field, message=f"no live {ref.table.noun} with id {ref.id}")
+            for ref in wanted
+            if ref.id not in live[ref.table.name]
+        ]
+        if errors:
+            raise InvalidInput("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
+
+    async def create(self, conn: Connection, data: msgspec.Struct, actor: str | None, *, id: UUID | None = None) -> T:
+        """Insert a resource and its `created` event; `id` is for fixed example ids."""
+        await self.check_references(conn, msgspec.structs.asdict(data))
+        new_id = await self.insert(conn, data, id)
+        created = await self.get(conn, new_id)
+        await record_event(conn, self.resource_type, new_id, EventAction.CREATED, created.version, actor)  # type: ignore[attr-defined]
+        return created
+
+    async def update(
+        self, conn: Connection, id: UUID, patch: msgspec.Struct, if_match: IfMatch, actor: str | None
+    ) -> T:
+        """Apply a PATCH under a row lock after checking If-Match against the current
+        representation; a PATCH that changes nothing writes nothing."""
+        current = await self.table.get(conn, id, lock=True)
+        if current is None:
+            raise NotFound(f"no {self.table.noun} with id {id}")
+        if_match.check(current)
+        changes = {
+            name: value
+            for name, value in patch_values(patch).items()
+            if value != getattr(current, name)
+        }
+        if not changes:
+            return current
+        await self.check_references(conn, changes)
+        columns = {k: v for k, v in changes.items() if k not in self.child_fields}
+        await self.table.update_columns(conn, id, columns)
+        await self.replace_children(conn, id, {k: v for k, v in changes.items() if k in self.child_fields})
+        updated = await self.get(conn, id)
+        await record_event(
+            conn, self.resource_type, id, EventAction.UPDATED, updated.version, actor, sorted(changes)  # type: ignore[attr-defined]
+        )
+        return updated
+
+    async def delete(self, conn: Connection, id: UUID, if_match: IfMatch, actor: str | None) -> None:
+        """Soft-delete: the row stays, leaves every list, and a `deleted` event is logged."""
+        current = await self.table.get(conn, id, lock=True)
+        if current is None:
+            raise NotFound(f"no {self.table.noun} with id {id}")
+        if_match.check(current)
+        version = await self.table.soft_delete(conn, id)
+        assert version is not None  # the row is locked and live
+        await record_event(conn, self.resource_type, id, EventAction.DELETED, version, actor)

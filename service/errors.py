@@ -1,0 +1,212 @@
+"""The one error vocabulary of the service and its mapping to problem+json (RFC 9457).
+
+Services raise the domain errors below; `EXCEPTION_HANDLERS` turns them, Litestar's own
+HTTP errors and database errors into problem details. Nothing here ever echoes a stack
+trace or SQL text to the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+import asyncpg
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+log = logging.getLogger("service.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class FieldError(msgspec.Struct, kw_only=True):
+    """One invalid input: `field` is a dotted path into the body or a parameter name."""
+
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """An RFC 9457 problem details object."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class ApiError(Exception):
+    """Base of the domain errors; each subclass fixes a status and a problem type."""
+
+    status: int = 500
+    slug: str = "internal-error"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+
+
+class BadRequest(ApiError):
+    status, slug = 400, "bad-request"
+
+
+class NotFound(ApiError):
+    status, slug = 404, "not-found"
+
+
+class Conflict(ApiError):
+    status, slug = 409, "conflict"
+
+
+class PreconditionFailed(ApiError):
+    status, slug = 412, "precondition-failed"
+
+
+class UnsupportedMediaType(ApiError):
+    status, slug = 415, "unsupported-media-type"
+
+
+class InvalidInput(ApiError):
+    status, slug = 422, "invalid-input"
+
+
+class PreconditionRequired(ApiError):
+    status, slug = 428, "precondition-required"
+
+
+class ServiceUnavailable(ApiError):
+    status, slug = 503, "service-unavailable"
+
+
+def invalid_field(field: str, message: str) -> InvalidInput:
+    """An InvalidInput for a single field, with the field named in `errors`."""
+    return InvalidInput(f"{field}: {message}", errors=[FieldError(field=field, message=message)])
+
+
+def problem_response(
+    request: Request[Any, Any, Any] | None,
+    status: int,
+    detail: str,
+    *,
+    slug: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Problem]:
+    phrase = HTTPStatus(status).phrase
+    problem = Problem(
+        type=f"/problems/{slug or _slugify(phrase)}",
+        title=phrase,
+        status=status,
+        detail=detail,
+        instance=request.url.path if request is not None else None,
+        errors=errors,
+    )
+    return Response(problem, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+# ---- handlers --------------------------------------------------------------------------
+
+
+def _api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[Problem]:
+    return problem_response(
+        request, exc.status, exc.detail, slug=exc.slug, errors=exc.errors, headers=exc.headers
+    )
+
+
+def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
+    errors = [
+        FieldError(field=str(item.get("key") or "body"), message=str(item.get("message", "invalid")))
+        for item in (exc.extra if isinstance(exc.extra, list) else [])
+        if isinstance(item, dict)
+    ]
+    if not errors:
+        # Litestar reports undecodable JSON as a ValidationException without details.
+        return problem_response(request, 400, str(exc.detail), slug="bad-request")
+    detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+    return problem_response(request, 422, detail, slug="invalid-input", errors=errors)
+
+
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+    status = exc.status_code
+    detail = exc.detail if status < 500 else HTTPStatus(status).phrase
+    headers = dict(exc.headers or {})
+    return problem_response(request, status, detail, headers=headers)
+
+
+# SQLSTATE classes the API can explain to a caller; everything else is a 500.
+_DATABASE_ERRORS: dict[type[Exception], tuple[int, str, str]] = {
+    asyncpg.ForeignKeyViolationError: (422, "invalid-reference", "a referenced resource does not exist"),
+    asyncpg.CheckViolationError: (422, "invalid-input", "a value breaks a rule of the record"),
+    asyncpg.NotNullViolationError: (422, "invalid-input", "a required value is missing"),
+    asyncpg.UniqueViolationError: (409, "conflict", "that resource already exists"),
+    asyncpg.ExclusionViolationError: (409, "conflict", "that resource conflicts with another"),
+    asyncpg.InvalidTextRepresentationError: (422, "invalid-input", "a value has the wrong format"),
+    asyncpg.DataError: (422, "invalid-input", "a value is out of range or malformed"),
+    asyncpg.ObjectNotInPrerequisiteStateError: (409, "conflict", "the resource is not in a state that allows this"),
+    asyncpg.RaiseError: (409, "conflict", "the change is not allowed"),
+    asyncpg.SerializationError: (409, "conflict", "a concurrent change won; retry the request"),
+    asyncpg.DeadlockDetectedError: (409, "conflict", "a concurrent change won; retry the request"),
+    asyncpg.QueryCanceledError: (503, "service-unavailable", "the database took too long to answer"),
+    asyncpg.TooManyConnectionsError: (503, "service-unavailable", "the database is overloaded"),
+    asyncpg.CannotConnectNowError: (503, "service-unavailable", "the database is starting or stopping"),
+    asyncpg.AdminShutdownError: (503, "service-unavailable", "the database is restarting"),
+}
+
+
+def _database_error(request: Request[Any, Any, Any], exc: asyncpg.PostgresError) -> Response[Problem]:
+    for error_type in type(exc).__mro__:
+        if mapped := _DATABASE_ERRORS.get(error_type):
+            status, slug, detail = mapped
+            if status >= 500:
+                log.warning("database unavailable: %s", type(exc).__name__)
+                return problem_response(request, status, detail, slug=slug, headers={"Retry-After": "1"})
+            return problem_response(request, status, detail, slug=slug)
+    return _internal_error(request, exc)
+
+
+def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    log.warning("database unreachable: %s", type(exc).__name__)
+    return problem_response(
+        request,
+        503,
+        "the database is unreachable; retry shortly",
+        slug="service-unavailable",
+        headers={"Retry-After": "1"},
+    )
+
+
+def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(request, 500, "an unexpected error occurred", slug="internal-error")
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    ApiError: _api_error,
+    ValidationException: _validation_error,
+    HTTPException: _http_error,
+    asyncpg.PostgresError: _database_error,
+    asyncpg.InterfaceError: _unavailable,
+    asyncpg.PostgresConnectionError: _unavailable,
+    ConnectionError: _unavailable,
+    OSError: _unavailable,
+    asyncio.TimeoutError: _unavailable,
+    Exception: _internal_error,
+}

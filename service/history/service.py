@@ -1,0 +1,31 @@
+"""Reading a resource's history."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from service.db import Connection
+from service.errors import NotFound
+from service.history import repository
+from service.history.schemas import HistoryPage, HistoryPosition, ResourceType
+from service.http import decode_cursor, encode_cursor
+
+
+async def list_history(
+    conn: Connection, resource_type: ResourceType, resource_id: UUID, cursor: str | None, limit: int
+) -> HistoryPage:
+    """Every change to one resource, oldest first; a deleted resource keeps its history.
+
+    404 when the log has never heard of the resource.
+    """
+    position = decode_cursor(cursor, HistoryPosition)
+    entries = await repository.history(
+        conn, resource_type, resource_id, position.after_id if position else 0, limit + 1
+    )
+    if not entries and position is None:
+        raise NotFound(f"no {resource_type} with id {resource_id}")
+    next_cursor = None
+    if len(entries) > limit:
+        entries = entries[:limit]
+        next_cursor = encode_cursor(HistoryPosition(after_id=entries[-1].id))
+    return HistoryPage(items=entries, next_cursor=next_cursor)

@@ -1,0 +1,274 @@
+"""HTTP conventions shared by every resource: strict bodies, ETags and preconditions,
+opaque keyset cursors, and the documented problem responses.
+
+Litestar validates with msgspec in lax mode ("1" passes as an integer) and has no
+If-Match handling, so both are done here, once, for every route.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from http import HTTPStatus
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+from uuid import UUID
+
+import msgspec
+from litestar import Request, Response
+from litestar.params import HeaderParameter, PathParameter, QueryParameter
+from litestar.openapi.spec import Example
+from litestar.openapi.datastructures import ResponseSpec
+
+from service.errors import (
+    PROBLEM_MEDIA_TYPE,
+    BadRequest,
+    FieldError,
+    InvalidInput,
+    PreconditionFailed,
+    PreconditionRequired,
+    Problem,
+    UnsupportedMediaType,
+)
+
+JSON = "application/json"
+T = TypeVar("T", bound=msgspec.Struct)
+
+# ---- strict request bodies ---------------------------------------------------------------
+
+_JSON_CONTENT_TYPE = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
+_AT_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
+_NAMED_FIELD = re.compile(r"(unknown|required) field `(?P<name>[^`]+)`")
+
+
+async def strict_body(request: Request[Any, Any, Any]) -> None:
+    """Validate a JSON body strictly before Litestar's lax conversion sees it.
+
+    Runs as a `before_request` hook: rejects a wrong content type (415), malformed JSON
+    (400) and any type mismatch, unknown or read-only field (422 with `errors`).
+    """
+    data_field = request.route_handler.parsed_data_field
+    if data_field is None:
+        return None
+    body = await request.body()
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not body and not content_type:
+        content_type = JSON  # an empty body is judged by its (missing) fields below
+    if not _JSON_CONTENT_TYPE.match(content_type):
+        raise UnsupportedMediaType(f"send the body as {JSON}, not {content_type or 'nothing'}")
+    try:
+        msgspec.json.decode(body or b"null", type=data_field.annotation, strict=True)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(str(exc), errors=[_field_error(str(exc))]) from None
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    return None
+
+
+def _field_error(message: str) -> FieldError:
+    path = ""
+    if match := _AT_PATH.search(message):
+        path = match.group("path")
+        message = message[: match.start()]
+    if match := _NAMED_FIELD.search(message):
+        path = f"{path}.{match.group('name')}" if path else match.group("name")
+    if message.startswith("Expected `object`, got `null`") and not path:
+        message = "a JSON object body is required"
+    return FieldError(field=path or "body", message=message)
+
+
+# ---- ETags and preconditions -----------------------------------------------------------------
+
+
+def etag_for(body: bytes) -> str:
+    """A strong ETag: a digest of the exact representation, so anything that changes
+    the bytes (the resource or what is derived from it) changes the tag."""
+    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+def _tags(header: str) -> list[str]:
+    return [t.strip().removeprefix("W/") for t in header.split(",") if t.strip()]
+
+
+def represent(resource: msgspec.Struct) -> tuple[bytes, str]:
+    body = msgspec.json.encode(resource)
+    return body, etag_for(body)
+
+
+def entity_response(
+    request: Request[Any, Any, Any],
+    resource: msgspec.Struct,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    """Serve a resource with its ETag; answer 304 when If-None-Match already has it."""
+    body, etag = represent(resource)
+    all_headers = {"ETag": etag, **(headers or {})}
+    if status_code == 200 and (if_none_match := request.headers.get("if-none-match")):
+        tags = _tags(if_none_match)
+        if "*" in tags or etag in tags:
+            return Response(b"", status_code=304, headers=all_headers)
+    return Response(body, status_code=status_code, media_type=JSON, headers=all_headers)
+
+
+class IfMatch:
+    """The If-Match precondition of a PATCH or DELETE, checked inside the transaction
+    against the locked current representation, so the check and the write are atomic."""
+
+    def __init__(self, header: str | None) -> None:
+        if header is None or not header.strip():
+            raise PreconditionRequired(
+                "this request needs an If-Match header with the resource's current ETag"
+            )
+        self.tags = _tags(header)
+
+    def check(self, current: msgspec.Struct) -> None:
+        if "*" in self.tags:
+            return
+        _, etag = represent(current)
+        if etag not in self.tags:
+            raise PreconditionFailed(
+                "the resource has changed since you read it; fetch it again and retry"
+            )
+
+
+class OptionalIfMatch(IfMatch):
+    """An If-Match that may be absent (workflow actions honour it when given)."""
+
+    def __init__(self, header: str | None) -> None:
+        self.tags = _tags(header) if header and header.strip() else ["*"]
+
+
+# ---- keyset cursors ----------------------------------------------------------------------------
+
+
+def encode_cursor(position: msgspec.Struct) -> str:
+    """Make an opaque cursor from the position after the last item of a page."""
+    raw = msgspec.json.encode(position)
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, position_type: type[T]) -> T | None:
+    """Parse an opaque cursor; a tampered or foreign one is a 422 naming `cursor`."""
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        return msgspec.json.decode(raw, type=position_type)
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        raise InvalidInput(
+            "cursor is not one this service issued",
+            errors=[FieldError(field="cursor", message="not a cursor this service issued")],
+        ) from None
+
+
+# ---- documented responses ------------------------------------------------------------------
+
+_PROBLEM_DESCRIPTIONS = {
+    400: "The body is not valid JSON.",
+    404: "No such resource, or it was deleted.",
+    409: "The request conflicts with the resource's current state.",
+    412: "If-Match does not match the current ETag: the resource changed since it was read.",
+    415: "The body is not JSON.",
+    422: "Invalid input: `errors` names each bad field.",
+    428: "If-Match is required.",
+    503: "The database is unreachable; retry shortly.",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries documenting each status as application/problem+json."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            media_type=PROBLEM_MEDIA_TYPE,
+            description=_PROBLEM_DESCRIPTIONS.get(status, "An error."),
+            generate_examples=False,
+            examples=[
+                Example(
+                    summary=_PROBLEM_DESCRIPTIONS.get(status, "An error."),
+                    value=_example_problem(status),
+                )
+            ],
+        )
+        for status in statuses
+    }
+
+
+_PROBLEM_SLUGS = {
+    400: "bad-request",
+    404: "not-found",
+    409: "conflict",
+    412: "precondition-failed",
+    415: "unsupported-media-type",
+    422: "invalid-input",
+    428: "precondition-required",
+    503: "service-unavailable",
+}
+
+
+def _example_problem(status: int) -> dict[str, Any]:
+    example: dict[str, Any] = {
+        "type": f"/problems/{_PROBLEM_SLUGS.get(status, 'error')}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": _PROBLEM_DESCRIPTIONS.get(status, "An error."),
+    }
+    if status == 422:
+        example["errors"] = [{"field": "name", "message": "Expected `str` of length >= 1"}]
+    return example
+
+
+NOT_MODIFIED = {
+    304: ResponseSpec(
+        data_container=None, description="Not modified: If-None-Match matched the current ETag."
+    )
+}
+
+READ_ONE = (404, 503)
+LIST = (422, 503)
+CREATE = (400, 415, 422, 503)
+UPDATE = (400, 404, 412, 415, 422, 428, 503)
+DELETE = (404, 412, 428, 503)
+
+
+def responses(statuses: Sequence[int]) -> dict[int, ResponseSpec]:
+    return problem_responses(*statuses)
+
+
+# ---- shared query parameters ----------------------------------------------------------------
+
+Limit = Annotated[
+    int, QueryParameter(ge=1, le=100, description="Items per page: 1 to 100 (more is 422).")
+]
+Cursor = Annotated[
+    str | None,
+    QueryParameter(max_length=1000, description="The `next_cursor` of the previous page, as given."),
+]
+UpdatedSince = Annotated[
+    datetime | None,
+    QueryParameter(description="Only items changed at or after this RFC 3339 time."),
+]
+FullText = Annotated[
+    str | None,
+    QueryParameter(max_length=1000, description="Full-text query: words, \"quoted phrases\", -excluded, or."),
+]
+NameQuery = Annotated[
+    str | None,
+    QueryParameter(max_length=500, description="Typo-tolerant match on names (and aliases)."),
+]
+TagFilter = Annotated[str | None, QueryParameter(max_length=100, description="Only items with this tag.")]
+ResourceId = Annotated[UUID, PathParameter(description="The resource's id.")]
+IfMatchHeader = Annotated[
+    str | None,
+    HeaderParameter(name="If-Match", required=False, description="The ETag you last read (required)."),
+]
+
+
+def location(request: Request[Any, Any, Any], path: str) -> dict[str, str]:
+    """The Location header of a 201, absolute under PUBLIC_BASE_URL."""
+    return {"Location": f"{request.app.state.settings.public_base_url}{path}"}

@@ -1,0 +1,34 @@
+"""SQL for organizations."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from service.crud import Table
+from service.db import Connection
+from service.organizations.schemas import Organization, OrganizationCreate
+
+ORGANIZATION_JSON = """json_build_object(
+    'id', o.id, 'name', o.name, 'kind', o.kind, 'url', o.url, 'same_as', o.same_as,
+    'version', o.version, 'created_at', o.created_at, 'updated_at', o.updated_at)"""
+
+organizations = Table(
+    name="organizations", noun="organization", alias="o", json=ORGANIZATION_JSON, struct=Organization
+)
+
+INSERT_ORGANIZATION = """
+INSERT INTO organizations (id, name, kind, url, same_as)
+VALUES (coalesce($1, gen_random_uuid()), $2, $3, $4, $5)
+RETURNING id
+"""
+
+# Typo-tolerant name match: the trigram word-similarity operator (threshold set per
+# session in db.py) served by the gin_trgm_ops index, plus a plain substring match.
+NAME_MATCHES = "({0} <% o.name OR o.name ILIKE {1})"
+
+
+async def insert(conn: Connection, data: OrganizationCreate, id: UUID | None) -> UUID:
+    new_id: UUID = await conn.fetchval(
+        INSERT_ORGANIZATION, id, data.name, data.kind, data.url, data.same_as
+    )
+    return new_id

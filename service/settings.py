@@ -1,0 +1,109 @@
+"""Settings read from the environment once, at start-up.
+
+A bad value stops start-up with a message that names the variable, so an operator
+never has to guess which of a dozen variables is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+import msgspec
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    database_url: str
+    database_read_url: str | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+    public_read: bool = True
+    max_body_bytes: int = 1_048_576
+    rate_limit_anonymous: int = 600
+    rate_limit_key: int = 6000
+    cors_allow_origins: tuple[str, ...] = ()
+    webhook_allow_private: bool = False
+    # Pool sizing and timeouts: a request that cannot get a connection or whose query
+    # runs away must fail fast (503) rather than pile up behind a sick database.
+    db_pool_max_size: int = 16
+    db_acquire_timeout_seconds: float = 2.0
+    db_statement_timeout_ms: int = 5000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every setting; raise SettingsError naming the bad variable."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        database_url = env.get("DATABASE_URL", "").strip()
+        if not database_url:
+            raise SettingsError("DATABASE_URL is not set: give a postgresql:// URL (make run sets one)")
+        values["database_url"] = _postgres_url("DATABASE_URL", database_url)
+        if read_url := env.get("DATABASE_READ_URL", "").strip():
+            values["database_read_url"] = _postgres_url("DATABASE_READ_URL", read_url)
+        if base := env.get("PUBLIC_BASE_URL", "").strip():
+            parts = urlsplit(base)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise SettingsError(f"PUBLIC_BASE_URL must be an absolute http(s) URL, got {base!r}")
+            values["public_base_url"] = base.rstrip("/")
+        for name, field in (
+            ("PUBLIC_READ", "public_read"),
+            ("WEBHOOK_ALLOW_PRIVATE", "webhook_allow_private"),
+        ):
+            if name in env:
+                values[field] = _boolean(name, env[name])
+        for name, field, minimum in (
+            ("MAX_BODY_BYTES", "max_body_bytes", 1024),
+            ("RATE_LIMIT_ANONYMOUS", "rate_limit_anonymous", 1),
+            ("RATE_LIMIT_KEY", "rate_limit_key", 1),
+            ("DB_POOL_MAX_SIZE", "db_pool_max_size", 1),
+            ("DB_STATEMENT_TIMEOUT_MS", "db_statement_timeout_ms", 1),
+        ):
+            if name in env:
+                values[field] = _integer(name, env[name], minimum)
+        if "DB_ACQUIRE_TIMEOUT_SECONDS" in env:
+            values["db_acquire_timeout_seconds"] = _positive_float(
+                "DB_ACQUIRE_TIMEOUT_SECONDS", env["DB_ACQUIRE_TIMEOUT_SECONDS"]
+            )
+        if origins := env.get("CORS_ALLOW_ORIGINS", "").strip():
+            values["cors_allow_origins"] = tuple(o.strip() for o in origins.split(",") if o.strip())
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _postgres_url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("postgresql", "postgres") or not parts.hostname and not parts.query:
+        raise SettingsError(f"{name} must be a postgresql:// URL, got scheme {parts.scheme!r}")
+    return value
+
+
+def _boolean(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {value!r}")
+
+
+def _integer(name: str, value: str, minimum: int) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {value!r}") from None
+    if number < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {number}")
+    return number
+
+
+def _positive_float(name: str, value: str) -> float:
+    try:
+        number = float(value.strip())
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {value!r}") from None
+    if number <= 0:
+        raise SettingsError(f"{name} must be positive, got {number}")
+    return number
