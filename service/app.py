@@ -4,8 +4,8 @@ error handling and the OpenAPI document."""
 from __future__ import annotations
 
 from litestar import Litestar
-from litestar.datastructures import State
 from litestar.config.response_cache import ResponseCacheConfig
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
@@ -13,11 +13,14 @@ from litestar.openapi.spec import Server
 
 from service.auth import provide_actor
 from service.db import pool_lifespan, provide_read_connection, provide_transaction
+from service.documents.controller import DocumentController
 from service.errors import EXCEPTION_HANDLERS
 from service.health import HealthController
 from service.http import strict_body
 from service.organizations.controller import OrganizationController
+from service.people.controller import PersonController
 from service.settings import Settings
+from service.statements.controller import StatementController
 
 API_DESCRIPTION = """\
 The system of record for what was said, what was documented, and what the newsroom
@@ -28,7 +31,13 @@ Conventions: JSON bodies with snake_case fields; errors are application/problem+
 `PATCH`/`DELETE` require `If-Match`; `DELETE` is a soft delete.
 """
 
-ROUTES = [HealthController, OrganizationController]
+ROUTES = [
+    HealthController,
+    OrganizationController,
+    PersonController,
+    DocumentController,
+    StatementController,
+]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

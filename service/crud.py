@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from typing import Any, Generic, TypeVar
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar, cast
 from uuid import UUID
 
 import msgspec
@@ -25,11 +26,30 @@ from service.sql import Conditions, Position, keyset_page
 T = TypeVar("T", bound=msgspec.Struct)
 
 
+class Versioned(Protocol):
+    """What every resource representation carries."""
+
+    id: UUID
+    version: int
+    created_at: datetime
+
+
+def versioned(resource: msgspec.Struct) -> Versioned:
+    return cast(Versioned, resource)
+
+
 class Table(Generic[T]):
     """The SQL of one resource table whose representation is built as JSON in SQL."""
 
     def __init__(
-        self, *, name: str, noun: str, alias: str, json: str, struct: type[T], from_sql: str | None = None
+        self,
+        *,
+        name: str,
+        noun: str,
+        alias: str,
+        json: str,
+        struct: type[T],
+        from_sql: str | None = None,
     ) -> None:
         self.name = name
         self.noun = noun
@@ -38,14 +58,11 @@ class Table(Generic[T]):
         self.json = json
         self.from_sql = from_sql or f"{name} {alias}"
         self._list_type = list[struct]  # type: ignore[valid-type]
-        self._select_one = (
-            f"SELECT {json} FROM {self.from_sql} WHERE {alias}.id = $1 AND {alias}.deleted_at IS NULL"
-        )
+        self._select_one = f"SELECT {json} FROM {self.from_sql} WHERE {alias}.id = $1 AND {alias}.deleted_at IS NULL"
         self._select_for_update = f"{self._select_one} FOR UPDATE OF {alias}"
-        self._soft_delete = (
-            f"UPDATE {name} SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING version"
-        )
+        self._soft_delete = f"UPDATE {name} SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING version"
         self._live_ids = f"SELECT id FROM {name} WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL"
+        self._ever_existed = f"SELECT EXISTS (SELECT 1 FROM {name} WHERE id = $1)"
 
     async def get(self, conn: Connection, id: UUID, *, lock: bool = False) -> T | None:
         raw = await conn.fetchval(self._select_for_update if lock else self._select_one, id)
@@ -57,7 +74,7 @@ class Table(Generic[T]):
         conditions.clauses.insert(0, f"{self.alias}.deleted_at IS NULL")
         sql, args = keyset_page(self.json, self.from_sql, conditions, after, limit, self.alias)
         raw = await conn.fetchval(sql, *args)
-        return msgspec.json.decode(raw, type=self._list_type)  # type: ignore[no-any-return]
+        return msgspec.json.decode(raw, type=self._list_type)
 
     async def update_columns(self, conn: Connection, id: UUID, values: dict[str, Any]) -> None:
         """Write changed columns; the row's trigger bumps version and updated_at even
@@ -72,6 +89,10 @@ class Table(Generic[T]):
     async def soft_delete(self, conn: Connection, id: UUID) -> int | None:
         version: int | None = await conn.fetchval(self._soft_delete, id)
         return version
+
+    async def ever_existed(self, conn: Connection, id: UUID) -> bool:
+        """True for live and soft-deleted rows alike."""
+        return bool(await conn.fetchval(self._ever_existed, id))
 
     async def live_ids(self, conn: Connection, ids: Iterable[UUID]) -> set[UUID]:
         return {r["id"] for r in await conn.fetch(self._live_ids, list(set(ids)))}
@@ -121,8 +142,8 @@ class ResourceService(ABC, Generic[T]):
         next_cursor = None
         if len(items) > limit:
             items = items[:limit]
-            last = items[-1]
-            next_cursor = encode_cursor(Position(created_at=last.created_at, id=last.id))  # type: ignore[attr-defined]
+            last = versioned(items[-1])
+            next_cursor = encode_cursor(Position(created_at=last.created_at, id=last.id))
         return Page(items, next_cursor)
 
     # ---- hooks for subclasses ---------------------------------------------------------
@@ -146,7 +167,9 @@ class ResourceService(ABC, Generic[T]):
             return
         live: dict[str, set[UUID]] = {}
         for table in {ref.table.name: ref.table for ref in wanted}.values():
-            live[table.name] = await table.live_ids(conn, (r.id for r in wanted if r.table is table))
+            live[table.name] = await table.live_ids(
+                conn, (r.id for r in wanted if r.table is table)
+            )
         errors = [
             FieldError(field=ref.field, message=f"no live {ref.table.noun} with id {ref.id}")
             for ref in wanted
@@ -155,16 +178,25 @@ class ResourceService(ABC, Generic[T]):
         if errors:
             raise InvalidInput("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
 
-    async def create(self, conn: Connection, data: msgspec.Struct, actor: str | None, *, id: UUID | None = None) -> T:
+    async def create(
+        self, conn: Connection, data: msgspec.Struct, actor: str | None, *, id: UUID | None = None
+    ) -> T:
         """Insert a resource and its `created` event; `id` is for fixed example ids."""
         await self.check_references(conn, msgspec.structs.asdict(data))
         new_id = await self.insert(conn, data, id)
         created = await self.get(conn, new_id)
-        await record_event(conn, self.resource_type, new_id, EventAction.CREATED, created.version, actor)  # type: ignore[attr-defined]
+        await record_event(
+            conn, self.resource_type, new_id, EventAction.CREATED, versioned(created).version, actor
+        )
         return created
 
     async def update(
-        self, conn: Connection, id: UUID, patch: msgspec.Struct, if_match: IfMatch, actor: str | None
+        self,
+        conn: Connection,
+        id: UUID,
+        patch: msgspec.Struct,
+        if_match: IfMatch,
+        actor: str | None,
     ) -> T:
         """Apply a PATCH under a row lock after checking If-Match against the current
         representation; a PATCH that changes nothing writes nothing."""
@@ -182,14 +214,24 @@ class ResourceService(ABC, Generic[T]):
         await self.check_references(conn, changes)
         columns = {k: v for k, v in changes.items() if k not in self.child_fields}
         await self.table.update_columns(conn, id, columns)
-        await self.replace_children(conn, id, {k: v for k, v in changes.items() if k in self.child_fields})
+        await self.replace_children(
+            conn, id, {k: v for k, v in changes.items() if k in self.child_fields}
+        )
         updated = await self.get(conn, id)
         await record_event(
-            conn, self.resource_type, id, EventAction.UPDATED, updated.version, actor, sorted(changes)  # type: ignore[attr-defined]
+            conn,
+            self.resource_type,
+            id,
+            EventAction.UPDATED,
+            versioned(updated).version,
+            actor,
+            sorted(changes),
         )
         return updated
 
-    async def delete(self, conn: Connection, id: UUID, if_match: IfMatch, actor: str | None) -> None:
+    async def delete(
+        self, conn: Connection, id: UUID, if_match: IfMatch, actor: str | None
+    ) -> None:
         """Soft-delete: the row stays, leaves every list, and a `deleted` event is logged."""
         current = await self.table.get(conn, id, lock=True)
         if current is None:

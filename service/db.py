@@ -11,21 +11,24 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from litestar import Litestar
-from litestar.di import NamedDependency
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 
 from service.errors import ServiceUnavailable
 from service.settings import Settings
 
-Connection = asyncpg.Connection  # the type handlers and repositories receive
+# What handlers and repositories receive: a pooled connection (or, in tools, a plain one).
+Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 
 # What handlers declare: `db` reads outside a transaction, `tx` writes inside one.
-ReadDb = NamedDependency[Connection]
-WriteTx = NamedDependency[Connection]
+# (Litestar validates dependency types, and a pooled connection passes as a Connection.)
+ReadDb = NamedDependency[asyncpg.Connection]
+WriteTx = NamedDependency[asyncpg.Connection]
 
 
 async def create_pool(settings: Settings, dsn: str | None = None) -> asyncpg.Pool:
@@ -73,7 +76,7 @@ def pool_lifespan(settings: Settings) -> Any:
 
 
 @asynccontextmanager
-async def acquire(state: State, settings: Settings) -> AsyncIterator[asyncpg.Connection]:
+async def acquire(state: State, settings: Settings) -> AsyncIterator[Connection]:
     pool: asyncpg.Pool = state.pool
     try:
         connection = await pool.acquire(timeout=settings.db_acquire_timeout_seconds)
@@ -88,13 +91,13 @@ async def acquire(state: State, settings: Settings) -> AsyncIterator[asyncpg.Con
         await pool.release(connection)
 
 
-async def provide_read_connection(state: State) -> AsyncIterator[asyncpg.Connection]:
+async def provide_read_connection(state: State) -> AsyncIterator[Connection]:
     """A pooled connection for handlers that only read."""
     async with acquire(state, state.settings) as connection:
         yield connection
 
 
-async def provide_transaction(state: State) -> AsyncIterator[asyncpg.Connection]:
+async def provide_transaction(state: State) -> AsyncIterator[Connection]:
     """A pooled connection inside one transaction for the whole request."""
     async with acquire(state, state.settings) as connection, connection.transaction():
         yield connection

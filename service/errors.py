@@ -131,9 +131,13 @@ def _api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[Probl
     )
 
 
-def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
+def _validation_error(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[Problem]:
     errors = [
-        FieldError(field=str(item.get("key") or "body"), message=str(item.get("message", "invalid")))
+        FieldError(
+            field=str(item.get("key") or "body"), message=str(item.get("message", "invalid"))
+        )
         for item in (exc.extra if isinstance(exc.extra, list) else [])
         if isinstance(item, dict)
     ]
@@ -153,31 +157,51 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
 
 # SQLSTATE classes the API can explain to a caller; everything else is a 500.
 _DATABASE_ERRORS: dict[type[Exception], tuple[int, str, str]] = {
-    asyncpg.ForeignKeyViolationError: (422, "invalid-reference", "a referenced resource does not exist"),
+    asyncpg.ForeignKeyViolationError: (
+        422,
+        "invalid-reference",
+        "a referenced resource does not exist",
+    ),
     asyncpg.CheckViolationError: (422, "invalid-input", "a value breaks a rule of the record"),
     asyncpg.NotNullViolationError: (422, "invalid-input", "a required value is missing"),
     asyncpg.UniqueViolationError: (409, "conflict", "that resource already exists"),
     asyncpg.ExclusionViolationError: (409, "conflict", "that resource conflicts with another"),
     asyncpg.InvalidTextRepresentationError: (422, "invalid-input", "a value has the wrong format"),
     asyncpg.DataError: (422, "invalid-input", "a value is out of range or malformed"),
-    asyncpg.ObjectNotInPrerequisiteStateError: (409, "conflict", "the resource is not in a state that allows this"),
+    asyncpg.ObjectNotInPrerequisiteStateError: (
+        409,
+        "conflict",
+        "the resource is not in a state that allows this",
+    ),
     asyncpg.RaiseError: (409, "conflict", "the change is not allowed"),
     asyncpg.SerializationError: (409, "conflict", "a concurrent change won; retry the request"),
     asyncpg.DeadlockDetectedError: (409, "conflict", "a concurrent change won; retry the request"),
-    asyncpg.QueryCanceledError: (503, "service-unavailable", "the database took too long to answer"),
+    asyncpg.QueryCanceledError: (
+        503,
+        "service-unavailable",
+        "the database took too long to answer",
+    ),
     asyncpg.TooManyConnectionsError: (503, "service-unavailable", "the database is overloaded"),
-    asyncpg.CannotConnectNowError: (503, "service-unavailable", "the database is starting or stopping"),
+    asyncpg.CannotConnectNowError: (
+        503,
+        "service-unavailable",
+        "the database is starting or stopping",
+    ),
     asyncpg.AdminShutdownError: (503, "service-unavailable", "the database is restarting"),
 }
 
 
-def _database_error(request: Request[Any, Any, Any], exc: asyncpg.PostgresError) -> Response[Problem]:
+def _database_error(
+    request: Request[Any, Any, Any], exc: asyncpg.PostgresError
+) -> Response[Problem]:
     for error_type in type(exc).__mro__:
         if mapped := _DATABASE_ERRORS.get(error_type):
             status, slug, detail = mapped
             if status >= 500:
                 log.warning("database unavailable: %s", type(exc).__name__)
-                return problem_response(request, status, detail, slug=slug, headers={"Retry-After": "1"})
+                return problem_response(
+                    request, status, detail, slug=slug, headers={"Retry-After": "1"}
+                )
             return problem_response(request, status, detail, slug=slug)
     return _internal_error(request, exc)
 

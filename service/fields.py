@@ -6,20 +6,28 @@ precise 422 before the database is asked.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import msgspec
 
 Name = Annotated[
     str,
-    msgspec.Meta(min_length=1, max_length=500, pattern=r"\S", description="Non-blank, at most 500 characters."),
+    msgspec.Meta(
+        min_length=1,
+        max_length=500,
+        pattern=r"\S",
+        description="Non-blank, at most 500 characters.",
+    ),
 ]
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=r"\S")]
 ShortText = Annotated[str, msgspec.Meta(max_length=2000)]
 LongText = Annotated[str, msgspec.Meta(max_length=200_000)]
 Quote = Annotated[
     str,
-    msgspec.Meta(min_length=1, max_length=20_000, pattern=r"\S", description="The verbatim quote, non-blank."),
+    msgspec.Meta(
+        min_length=1, max_length=20_000, pattern=r"\S", description="The verbatim quote, non-blank."
+    ),
 ]
 HttpUrl = Annotated[
     str,
@@ -45,5 +53,15 @@ LanguageTag = Annotated[
 ]
 Sha256 = Annotated[
     str,
-    msgspec.Meta(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the original file, 64 lowercase hex digits."),
+    msgspec.Meta(
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the original file, 64 lowercase hex digits.",
+    ),
 ]
+
+
+class Visibility(StrEnum):
+    """`internal` keeps a leak under verification private to the newsroom."""
+
+    PUBLIC = "public"
+    INTERNAL = "internal"

@@ -11,17 +11,18 @@ import base64
 import binascii
 import hashlib
 import re
-from http import HTTPStatus
 from collections.abc import Sequence
 from datetime import datetime
+from http import HTTPStatus
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import msgspec
 from litestar import Request, Response
-from litestar.params import HeaderParameter, PathParameter, QueryParameter
-from litestar.openapi.spec import Example
+from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
+from litestar.params import HeaderParameter, PathParameter, QueryParameter
 
 from service.errors import (
     PROBLEM_MEDIA_TYPE,
@@ -169,7 +170,7 @@ def decode_cursor(cursor: str | None, position_type: type[T]) -> T | None:
 # ---- documented responses ------------------------------------------------------------------
 
 _PROBLEM_DESCRIPTIONS = {
-    400: "The body is not valid JSON.",
+    400: "The request is malformed (for example, the body is not valid JSON).",
     404: "No such resource, or it was deleted.",
     409: "The request conflicts with the resource's current state.",
     412: "If-Match does not match the current ETag: the resource changed since it was read.",
@@ -234,10 +235,27 @@ LIST = (422, 503)
 CREATE = (400, 415, 422, 503)
 UPDATE = (400, 404, 412, 415, 422, 428, 503)
 DELETE = (404, 412, 428, 503)
+HISTORY = (404, 422, 503)
 
 
 def responses(statuses: Sequence[int]) -> dict[int, ResponseSpec]:
-    return problem_responses(*statuses)
+    """Problem responses for these statuses, always with 400: Litestar documents a 400
+    of its own shape for any route with parameters, and ours is problem+json."""
+    return problem_responses(*sorted({400, *statuses}))
+
+
+ETAG_HEADER = ResponseHeader(
+    name="ETag",
+    description="Strong entity tag of this representation; send it as If-Match.",
+    documentation_only=True,
+    value="",  # documents the header as a string; never sent as is
+)
+LOCATION_HEADER = ResponseHeader(
+    name="Location",
+    description="The absolute URL of the new resource.",
+    documentation_only=True,
+    value="",  # documents the header as a string; never sent as is
+)
 
 
 # ---- shared query parameters ----------------------------------------------------------------
@@ -247,7 +265,9 @@ Limit = Annotated[
 ]
 Cursor = Annotated[
     str | None,
-    QueryParameter(max_length=1000, description="The `next_cursor` of the previous page, as given."),
+    QueryParameter(
+        max_length=1000, description="The `next_cursor` of the previous page, as given."
+    ),
 ]
 UpdatedSince = Annotated[
     datetime | None,
@@ -255,17 +275,23 @@ UpdatedSince = Annotated[
 ]
 FullText = Annotated[
     str | None,
-    QueryParameter(max_length=1000, description="Full-text query: words, \"quoted phrases\", -excluded, or."),
+    QueryParameter(
+        max_length=1000, description='Full-text query: words, "quoted phrases", -excluded, or.'
+    ),
 ]
 NameQuery = Annotated[
     str | None,
     QueryParameter(max_length=500, description="Typo-tolerant match on names (and aliases)."),
 ]
-TagFilter = Annotated[str | None, QueryParameter(max_length=100, description="Only items with this tag.")]
+TagFilter = Annotated[
+    str | None, QueryParameter(max_length=100, description="Only items with this tag.")
+]
 ResourceId = Annotated[UUID, PathParameter(description="The resource's id.")]
 IfMatchHeader = Annotated[
     str | None,
-    HeaderParameter(name="If-Match", required=False, description="The ETag you last read (required)."),
+    HeaderParameter(
+        name="If-Match", required=False, description="The ETag you last read (required)."
+    ),
 ]
 
 

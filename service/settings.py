@@ -40,14 +40,18 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         values: dict[str, object] = {}
         database_url = env.get("DATABASE_URL", "").strip()
         if not database_url:
-            raise SettingsError("DATABASE_URL is not set: give a postgresql:// URL (make run sets one)")
+            raise SettingsError(
+                "DATABASE_URL is not set: give a postgresql:// URL (make run sets one)"
+            )
         values["database_url"] = _postgres_url("DATABASE_URL", database_url)
         if read_url := env.get("DATABASE_READ_URL", "").strip():
             values["database_read_url"] = _postgres_url("DATABASE_READ_URL", read_url)
         if base := env.get("PUBLIC_BASE_URL", "").strip():
             parts = urlsplit(base)
             if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise SettingsError(f"PUBLIC_BASE_URL must be an absolute http(s) URL, got {base!r}")
+                raise SettingsError(
+                    f"PUBLIC_BASE_URL must be an absolute http(s) URL, got {base!r}"
+                )
             values["public_base_url"] = base.rstrip("/")
         for name, field in (
             ("PUBLIC_READ", "public_read"),
@@ -75,7 +79,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
 
 def _postgres_url(name: str, value: str) -> str:
     parts = urlsplit(value)
-    if parts.scheme not in ("postgresql", "postgres") or not parts.hostname and not parts.query:
+    if parts.scheme not in ("postgresql", "postgres") or (not parts.hostname and not parts.query):
         raise SettingsError(f"{name} must be a postgresql:// URL, got scheme {parts.scheme!r}")
     return value
 

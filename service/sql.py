@@ -63,7 +63,9 @@ def keyset_page(
     """
     if after is not None:
         conditions.add(
-            f"({alias}.created_at, {alias}.id) < ({{}}::timestamptz, {{}}::uuid)", after.created_at, after.id
+            f"({alias}.created_at, {alias}.id) < ({{}}::timestamptz, {{}}::uuid)",
+            after.created_at,
+            after.id,
         )
     limit_param = conditions.param(limit + 1)
     sql = (

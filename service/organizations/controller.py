@@ -8,8 +8,8 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import JSONBody
 
 from service import http
-from service.db import ReadDb, WriteTx
 from service.auth import Actor
+from service.db import ReadDb, WriteTx
 from service.history.schemas import HistoryPage, ResourceType
 from service.history.service import list_history
 from service.organizations.schemas import (
@@ -30,13 +30,21 @@ class OrganizationController(Controller):
         operation_id="CreateOrganization",
         summary="Create an organization",
         responses=http.responses(http.CREATE),
+        response_headers=[http.ETAG_HEADER, http.LOCATION_HEADER],
     )
     async def create_organization(
-        self, request: Request[Any, Any, Any], data: JSONBody[OrganizationCreate], tx: WriteTx, actor: Actor
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[OrganizationCreate],
+        tx: WriteTx,
+        actor: Actor,
     ) -> Response[Organization]:
         created = await service.create(tx, data, actor)
         return http.entity_response(
-            request, created, status_code=201, headers=http.location(request, f"{self.path}/{created.id}")
+            request,
+            created,
+            status_code=201,
+            headers=http.location(request, f"{self.path}/{created.id}"),
         )
 
     @get(
@@ -61,6 +69,7 @@ class OrganizationController(Controller):
         operation_id="GetOrganization",
         summary="Get an organization",
         responses={**http.NOT_MODIFIED, **http.responses(http.READ_ONE)},
+        response_headers=[http.ETAG_HEADER],
     )
     async def get_organization(
         self, request: Request[Any, Any, Any], db: ReadDb, id: http.ResourceId
@@ -72,6 +81,7 @@ class OrganizationController(Controller):
         operation_id="UpdateOrganization",
         summary="Change an organization (If-Match required)",
         responses=http.responses(http.UPDATE),
+        response_headers=[http.ETAG_HEADER],
     )
     async def update_organization(
         self,
@@ -100,7 +110,7 @@ class OrganizationController(Controller):
         "/{id:uuid}/history",
         operation_id="ListOrganizationHistory",
         summary="Every change to an organization, oldest first",
-        responses=http.responses(http.READ_ONE + (422,)),
+        responses=http.responses(http.HISTORY),
     )
     async def list_organization_history(
         self, db: ReadDb, id: http.ResourceId, cursor: http.Cursor = None, limit: http.Limit = 25

@@ -13,7 +13,11 @@ ORGANIZATION_JSON = """json_build_object(
     'version', o.version, 'created_at', o.created_at, 'updated_at', o.updated_at)"""
 
 organizations = Table(
-    name="organizations", noun="organization", alias="o", json=ORGANIZATION_JSON, struct=Organization
+    name="organizations",
+    noun="organization",
+    alias="o",
+    json=ORGANIZATION_JSON,
+    struct=Organization,
 )
 
 INSERT_ORGANIZATION = """

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -21,7 +22,7 @@ class OrganizationKind(StrEnum):
 
 
 class OrganizationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    name: Name
+    name: Annotated[Name, msgspec.Meta(examples=["U.S. Department of Defense"])]
     kind: OrganizationKind = OrganizationKind.OTHER
     url: HttpUrl | None = None
     same_as: UrlList = msgspec.field(default_factory=list)
@@ -30,7 +31,7 @@ class OrganizationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
 class OrganizationPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: Name | UnsetType = UNSET
     kind: OrganizationKind | UnsetType = UNSET
-    url: HttpUrl | None | UnsetType = UNSET
+    url: HttpUrl | UnsetType | None = UNSET
     same_as: UrlList | UnsetType = UNSET
 
 

@@ -1,0 +1,45 @@
+# Verification Record: `make run` serves the API with the founding example; `make test`
+# runs the whole suite. Both install what they need (uv, then the locked dependencies).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+PYTHON ?= python3
+
+.PHONY: help install run test lint format openapi check-openapi clean-data
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+
+$(UV):
+	@echo "installing uv (the Python package manager) for this user" >&2
+	$(PYTHON) -m pip install --user --quiet uv || $(PYTHON) -m pip install --quiet uv
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+install: .venv/.synced ## Install the locked dependencies into .venv
+
+run: install ## Serve the API with the founding example on http://127.0.0.1:8000
+	@UV="$(UV)" bash scripts/run
+
+test: install ## Run the whole test suite against a real PostgreSQL
+	@bash scripts/ensure-postgres
+	$(UV) run pytest
+
+lint: install ## ruff (format check + lint) and mypy
+	$(UV) run ruff format --check service tests migrations
+	$(UV) run ruff check service tests migrations
+	$(UV) run mypy
+
+format: install ## Format and fix what ruff can
+	$(UV) run ruff format service tests migrations
+	$(UV) run ruff check --fix service tests migrations
+
+openapi: install ## Regenerate openapi/openapi.json from the app
+	$(UV) run python -m service openapi --output openapi/openapi.json
+
+clean-data: ## Stop and delete the local PostgreSQL of `make run`
+	-$(UV) run python -m service.devdb stop --data-dir .data/postgres
+	rm -rf .data

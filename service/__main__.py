@@ -1,0 +1,97 @@
+"""The command line: `python -m service COMMAND` (or `verification-record COMMAND`).
+
+Every command reads DATABASE_URL (a postgresql:// URL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from service.settings import Settings, SettingsError
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        sys.exit(f"configuration error: {exc}")
+
+
+def migrate(_: argparse.Namespace) -> None:
+    from service import migrate as migrations
+
+    migrations.upgrade(_settings().database_url)
+    print("database is at the newest schema", file=sys.stderr)
+
+
+def load_example(_: argparse.Namespace) -> None:
+    from service import example
+
+    created = asyncio.run(example.load_into(_settings().database_url))
+    print(f"founding example loaded ({created} records created)", file=sys.stderr)
+
+
+def serve(args: argparse.Namespace) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    settings = _settings()  # fail here, with a clear message, not in every worker
+    print(
+        f"serving the API at http://{args.host}:{args.port}/v1 "
+        f"(interactive docs: http://{args.host}:{args.port}/schema)",
+        file=sys.stderr,
+    )
+    del settings
+    Granian(
+        "service.app:create_app",
+        factory=True,
+        address=args.host,
+        port=args.port,
+        workers=args.workers,
+        interface=Interfaces.ASGI,
+        log_access=False,
+    ).serve()
+
+
+def openapi(args: argparse.Namespace) -> None:
+    from service.openapi import render_schema
+
+    text = render_schema()
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        with open(args.output, "w", encoding="utf-8") as file:
+            file.write(text)
+        print(f"wrote {args.output}", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m service", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="upgrade the database to the newest schema").set_defaults(
+        run=migrate
+    )
+    serve_parser = commands.add_parser("serve", help="serve the API")
+    serve_parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve_parser.add_argument("--workers", type=int, default=1)
+    serve_parser.set_defaults(run=serve)
+    commands.add_parser("load-example", help="load the founding example (idempotent)").set_defaults(
+        run=load_example
+    )
+    openapi_parser = commands.add_parser("openapi", help="write the OpenAPI 3.1 schema as JSON")
+    openapi_parser.add_argument("--output", default="-", help="file to write, or - for stdout")
+    openapi_parser.set_defaults(run=openapi)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""Appearances: where a statement or a document was published or quoted.
+
+Shared by statements and documents; stored in one table whose rows belong to exactly
+one of the two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+
+from service.crud import Reference
+from service.db import Connection
+from service.fields import HttpUrl
+from service.organizations.repository import organizations
+
+
+class Appearance(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    url: HttpUrl
+    publisher_id: UUID | None = None
+    published_at: datetime | None = None
+    archived_url: HttpUrl | None = None
+
+
+Appearances = Annotated[list[Appearance], msgspec.Meta(max_length=200)]
+
+Owner = Literal["statement_id", "document_id"]
+
+
+def appearances_json(owner: Owner, owner_sql: str) -> str:
+    """A SQL expression: the owner's appearances as a JSON array, in their order."""
+    return f"""coalesce((
+        SELECT json_agg(json_build_object(
+            'url', ap.url, 'publisher_id', ap.publisher_id,
+            'published_at', ap.published_at, 'archived_url', ap.archived_url) ORDER BY ap.position)
+        FROM appearances ap WHERE ap.{owner} = {owner_sql}), '[]')"""
+
+
+_INSERT = """
+INSERT INTO appearances ({owner}, position, url, publisher_id, published_at, archived_url)
+SELECT $1, a.ord - 1, a.url, a.publisher_id, a.published_at, a.archived_url
+FROM unnest($2::text[], $3::uuid[], $4::timestamptz[], $5::text[])
+    WITH ORDINALITY AS a (url, publisher_id, published_at, archived_url, ord)
+"""
+INSERT_SQL: dict[Owner, str] = {o: _INSERT.format(owner=o) for o in ("statement_id", "document_id")}
+DELETE_SQL: dict[Owner, str] = {
+    o: f"DELETE FROM appearances WHERE {o} = $1" for o in ("statement_id", "document_id")
+}
+
+
+async def insert(
+    conn: Connection, owner: Owner, owner_id: UUID, items: Sequence[Appearance]
+) -> None:
+    if not items:
+        return
+    await conn.execute(
+        INSERT_SQL[owner],
+        owner_id,
+        [a.url for a in items],
+        [a.publisher_id for a in items],
+        [a.published_at for a in items],
+        [a.archived_url for a in items],
+    )
+
+
+async def replace(
+    conn: Connection, owner: Owner, owner_id: UUID, items: Sequence[Appearance]
+) -> None:
+    await conn.execute(DELETE_SQL[owner], owner_id)
+    await insert(conn, owner, owner_id, items)
+
+
+def publisher_references(values: dict[str, Any]) -> list[Reference]:
+    return [
+        Reference(f"appearances[{i}].publisher_id", organizations, a.publisher_id)
+        for i, a in enumerate(values.get("appearances") or ())
+        if a.publisher_id is not None
+    ]

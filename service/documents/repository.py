@@ -1,0 +1,52 @@
+"""SQL for documents."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from service import appearances
+from service.crud import Table
+from service.db import Connection
+from service.documents.schemas import Document, DocumentCreate
+
+DOCUMENT_JSON = f"""json_build_object(
+    'id', d.id, 'title', d.title, 'kind', d.kind, 'issuer_id', d.issuer_id,
+    'author_id', d.author_id, 'recipient', d.recipient, 'dated_on', d.dated_on,
+    'surfaced_via', d.surfaced_via, 'summary', d.summary, 'body_text', d.body_text,
+    'language', d.language, 'sha256', d.sha256,
+    'appearances', {appearances.appearances_json("document_id", "d.id")},
+    'tags', d.tags, 'visibility', d.visibility,
+    'version', d.version, 'created_at', d.created_at, 'updated_at', d.updated_at)"""
+
+documents = Table(name="documents", noun="document", alias="d", json=DOCUMENT_JSON, struct=Document)
+
+INSERT_DOCUMENT = """
+INSERT INTO documents (id, title, kind, issuer_id, author_id, recipient, dated_on,
+    surfaced_via, summary, body_text, language, sha256, tags, visibility)
+VALUES (coalesce($1, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+RETURNING id
+"""
+
+MATCHES_TEXT = "d.search @@ websearch_to_tsquery('english', {})"
+
+
+async def insert(conn: Connection, data: DocumentCreate, id: UUID | None) -> UUID:
+    new_id: UUID = await conn.fetchval(
+        INSERT_DOCUMENT,
+        id,
+        data.title,
+        data.kind,
+        data.issuer_id,
+        data.author_id,
+        data.recipient,
+        data.dated_on,
+        data.surfaced_via,
+        data.summary,
+        data.body_text,
+        data.language,
+        data.sha256,
+        data.tags,
+        data.visibility,
+    )
+    await appearances.insert(conn, "document_id", new_id, data.appearances)
+    return new_id

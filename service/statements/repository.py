@@ -1,0 +1,46 @@
+"""SQL for statements."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from service import appearances
+from service.crud import Table
+from service.db import Connection
+from service.statements.schemas import Statement, StatementCreate
+
+STATEMENT_JSON = f"""json_build_object(
+    'id', s.id, 'speaker_id', s.speaker_id, 'text', s.text, 'said_at', s.said_at,
+    'medium', s.medium, 'context', s.context, 'language', s.language,
+    'appearances', {appearances.appearances_json("statement_id", "s.id")},
+    'tags', s.tags, 'visibility', s.visibility,
+    'version', s.version, 'created_at', s.created_at, 'updated_at', s.updated_at)"""
+
+statements = Table(
+    name="statements", noun="statement", alias="s", json=STATEMENT_JSON, struct=Statement
+)
+
+INSERT_STATEMENT = """
+INSERT INTO statements (id, speaker_id, text, said_at, medium, context, language, tags, visibility)
+VALUES (coalesce($1, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING id
+"""
+
+MATCHES_TEXT = "s.search @@ websearch_to_tsquery('english', {})"
+
+
+async def insert(conn: Connection, data: StatementCreate, id: UUID | None) -> UUID:
+    new_id: UUID = await conn.fetchval(
+        INSERT_STATEMENT,
+        id,
+        data.speaker_id,
+        data.text,
+        data.said_at,
+        data.medium,
+        data.context,
+        data.language,
+        data.tags,
+        data.visibility,
+    )
+    await appearances.insert(conn, "statement_id", new_id, data.appearances)
+    return new_id

@@ -1,0 +1,67 @@
+"""Rules for statements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from service import appearances
+from service.crud import Page, Reference, ResourceService
+from service.db import Connection
+from service.history.schemas import ResourceType
+from service.people.repository import people
+from service.sql import Conditions
+from service.statements import repository
+from service.statements.schemas import Statement
+
+
+class StatementService(ResourceService[Statement]):
+    table = repository.statements
+    resource_type = ResourceType.STATEMENT
+    child_fields = frozenset({"appearances"})
+
+    def references(self, values: dict[str, Any]) -> Sequence[Reference]:
+        refs = appearances.publisher_references(values)
+        if values.get("speaker_id"):
+            refs.append(Reference("speaker_id", people, values["speaker_id"]))
+        return refs
+
+    async def insert(self, conn: Connection, data: Any, id: UUID | None) -> UUID:
+        return await repository.insert(conn, data, id)
+
+    async def replace_children(self, conn: Connection, id: UUID, values: dict[str, Any]) -> None:
+        if "appearances" in values:
+            await appearances.replace(conn, "statement_id", id, values["appearances"])
+
+    async def list(
+        self,
+        conn: Connection,
+        *,
+        q: str | None,
+        updated_since: datetime | None,
+        tag: str | None,
+        speaker_id: UUID | None,
+        said_after: datetime | None,
+        said_before: datetime | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Page[Statement]:
+        conditions = Conditions()
+        if q:
+            conditions.add(repository.MATCHES_TEXT, q)
+        if updated_since:
+            conditions.add("s.updated_at >= {}", updated_since)
+        if tag:
+            conditions.add("s.tags @> ARRAY[{}::text]", tag)
+        if speaker_id:
+            conditions.add("s.speaker_id = {}", speaker_id)
+        if said_after:
+            conditions.add("s.said_at > {}", said_after)
+        if said_before:
+            conditions.add("s.said_at < {}", said_before)
+        return await self.page(conn, conditions, cursor, limit)
+
+
+statement_service = StatementService()
