@@ -42,4 +42,6 @@ openapi: install ## Regenerate openapi/openapi.json from the app
 
 clean-data: ## Stop and delete the local PostgreSQL of `make run`
 	-$(UV) run python -m service.devdb stop --data-dir .data/postgres
+	@# the cluster may live outside the checkout, behind a link (see README)
+	if [ -L .data/postgres ]; then rm -rf "$$(readlink -f .data/postgres)"; fi
 	rm -rf .data
