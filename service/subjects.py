@@ -1,0 +1,76 @@
+"""What relations and assessments point at: a statement or a document, and the verdict
+vocabularies that fit each."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from uuid import UUID
+
+import msgspec
+
+
+class SubjectType(StrEnum):
+    STATEMENT = "statement"
+    DOCUMENT = "document"
+
+
+class SubjectRef(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A reference to a statement or a document."""
+
+    type: SubjectType
+    id: UUID
+
+
+class Verdict(StrEnum):
+    """Statement verdicts (`true` … `unverifiable`) and document verdicts
+    (`authentic` … `fabricated`); each fits only its own subject type."""
+
+    TRUE = "true"
+    MOSTLY_TRUE = "mostly_true"
+    MIXED = "mixed"
+    MISLEADING = "misleading"
+    MOSTLY_FALSE = "mostly_false"
+    FALSE = "false"
+    UNVERIFIABLE = "unverifiable"
+    AUTHENTIC = "authentic"
+    LIKELY_AUTHENTIC = "likely_authentic"
+    UNVERIFIED = "unverified"
+    DISPUTED = "disputed"
+    ALTERED = "altered"
+    FABRICATED = "fabricated"
+
+
+STATEMENT_VERDICTS = frozenset(
+    {
+        Verdict.TRUE,
+        Verdict.MOSTLY_TRUE,
+        Verdict.MIXED,
+        Verdict.MISLEADING,
+        Verdict.MOSTLY_FALSE,
+        Verdict.FALSE,
+        Verdict.UNVERIFIABLE,
+    }
+)
+DOCUMENT_VERDICTS = frozenset(set(Verdict) - STATEMENT_VERDICTS)
+
+VERDICTS_BY_SUBJECT: dict[SubjectType, frozenset[Verdict]] = {
+    SubjectType.STATEMENT: STATEMENT_VERDICTS,
+    SubjectType.DOCUMENT: DOCUMENT_VERDICTS,
+}
+
+# The same labels stand in SQL (verdict_label()); badges and cards show them.
+VERDICT_LABELS: dict[Verdict, str] = {
+    Verdict.TRUE: "True",
+    Verdict.MOSTLY_TRUE: "Mostly true",
+    Verdict.MIXED: "Mixed",
+    Verdict.MISLEADING: "Misleading",
+    Verdict.MOSTLY_FALSE: "Mostly false",
+    Verdict.FALSE: "False",
+    Verdict.UNVERIFIABLE: "Unverifiable",
+    Verdict.AUTHENTIC: "Authentic",
+    Verdict.LIKELY_AUTHENTIC: "Likely authentic",
+    Verdict.UNVERIFIED: "Unverified",
+    Verdict.DISPUTED: "Disputed",
+    Verdict.ALTERED: "Altered",
+    Verdict.FABRICATED: "Fabricated",
+}
