@@ -19,6 +19,7 @@ from service.health import HealthController
 from service.http import strict_body
 from service.organizations.controller import OrganizationController
 from service.people.controller import PersonController
+from service.search.controller import SearchController
 from service.settings import Settings
 from service.statements.controller import StatementController
 
@@ -37,6 +38,7 @@ ROUTES = [
     PersonController,
     DocumentController,
     StatementController,
+    SearchController,
 ]
 
 

@@ -21,6 +21,7 @@ from service.documents.schemas import (
 from service.documents.service import document_service as service
 from service.history.schemas import HistoryPage, ResourceType
 from service.history.service import list_history
+from service.subjects import Verdict
 
 
 class DocumentController(Controller):
@@ -67,6 +68,10 @@ class DocumentController(Controller):
         kind: Annotated[
             DocumentKind | None, QueryParameter(description="Only documents of this kind.")
         ] = None,
+        verdict: Annotated[
+            Verdict | None,
+            QueryParameter(description="Only documents whose current published verdict is this."),
+        ] = None,
         cursor: http.Cursor = None,
         limit: http.Limit = 25,
     ) -> DocumentPage:
@@ -77,6 +82,7 @@ class DocumentController(Controller):
             tag=tag,
             issuer_id=issuer_id,
             kind=kind,
+            verdict=verdict,
             cursor=cursor,
             limit=limit,
         )

@@ -8,15 +8,25 @@ from service import appearances
 from service.crud import Table
 from service.db import Connection
 from service.documents.schemas import Document, DocumentCreate
+from service.verification import verification_json
 
-DOCUMENT_JSON = f"""json_build_object(
+
+def document_json(extra: str = "") -> str:
+    """The representation of document `d` as SQL JSON; `extra` adds key/value pairs."""
+    return f"""json_build_object({extra}
     'id', d.id, 'title', d.title, 'kind', d.kind, 'issuer_id', d.issuer_id,
     'author_id', d.author_id, 'recipient', d.recipient, 'dated_on', d.dated_on,
     'surfaced_via', d.surfaced_via, 'summary', d.summary, 'body_text', d.body_text,
     'language', d.language, 'sha256', d.sha256,
     'appearances', {appearances.appearances_json("document_id", "d.id")},
     'tags', d.tags, 'visibility', d.visibility,
+    'verification', {verification_json("d.id")},
     'version', d.version, 'created_at', d.created_at, 'updated_at', d.updated_at)"""
+
+
+DOCUMENT_JSON = document_json()
+# In records and search results a document says what it is.
+DOCUMENT_ITEM_JSON = document_json("'type', 'document',")
 
 documents = Table(name="documents", noun="document", alias="d", json=DOCUMENT_JSON, struct=Document)
 

@@ -10,6 +10,7 @@ from msgspec import UNSET, UnsetType
 
 from service.appearances import Appearance, Appearances
 from service.fields import LanguageTag, LongText, Sha256, ShortText, Tags, Title, Visibility
+from service.verification import Verification
 
 
 class DocumentKind(StrEnum):
@@ -76,6 +77,7 @@ class Document(msgspec.Struct, kw_only=True):
     appearances: list[Appearance]
     tags: list[str]
     visibility: Visibility
+    verification: Verification
     version: int
     created_at: datetime
     updated_at: datetime
@@ -84,3 +86,7 @@ class Document(msgspec.Struct, kw_only=True):
 class DocumentPage(msgspec.Struct, kw_only=True):
     items: list[Document]
     next_cursor: str | None
+
+
+class DocumentItem(Document, tag_field="type", tag="document", kw_only=True):
+    """A document in a record or a search result."""

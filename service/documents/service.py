@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from service import appearances
+from service import appearances, verification
 from service.crud import Page, Reference, ResourceService
 from service.db import Connection
 from service.documents import repository
@@ -16,6 +16,7 @@ from service.history.schemas import ResourceType
 from service.organizations.repository import organizations
 from service.people.repository import people
 from service.sql import Conditions
+from service.subjects import Verdict
 
 
 class DocumentService(ResourceService[Document]):
@@ -47,6 +48,7 @@ class DocumentService(ResourceService[Document]):
         tag: str | None,
         issuer_id: UUID | None,
         kind: DocumentKind | None,
+        verdict: Verdict | None,
         cursor: str | None,
         limit: int,
     ) -> Page[Document]:
@@ -61,6 +63,8 @@ class DocumentService(ResourceService[Document]):
             conditions.add("d.issuer_id = {}", issuer_id)
         if kind:
             conditions.add("d.kind = {}", kind)
+        if verdict:
+            conditions.add(verification.current_verdict_is("d.id"), verdict)
         return await self.page(conn, conditions, cursor, limit)
 
 

@@ -21,6 +21,7 @@ from service.statements.schemas import (
     StatementPatch,
 )
 from service.statements.service import statement_service as service
+from service.subjects import Verdict
 
 
 class StatementController(Controller):
@@ -70,6 +71,14 @@ class StatementController(Controller):
         said_before: Annotated[
             datetime | None, QueryParameter(description="Only statements said before this time.")
         ] = None,
+        verdict: Annotated[
+            Verdict | None,
+            QueryParameter(description="Only statements whose current published verdict is this."),
+        ] = None,
+        related_to: Annotated[
+            UUID | None,
+            QueryParameter(description="Only statements related to this document or statement."),
+        ] = None,
         cursor: http.Cursor = None,
         limit: http.Limit = 25,
     ) -> StatementPage:
@@ -81,6 +90,8 @@ class StatementController(Controller):
             speaker_id=speaker_id,
             said_after=said_after,
             said_before=said_before,
+            verdict=verdict,
+            related_to=related_to,
             cursor=cursor,
             limit=limit,
         )

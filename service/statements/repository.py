@@ -7,14 +7,27 @@ from uuid import UUID
 from service import appearances
 from service.crud import Table
 from service.db import Connection
+from service.people.repository import PERSON_JSON
 from service.statements.schemas import Statement, StatementCreate
+from service.verification import verification_json
 
-STATEMENT_JSON = f"""json_build_object(
+
+def statement_json(extra: str = "") -> str:
+    """The representation of statement `s` as SQL JSON; `extra` adds key/value pairs."""
+    return f"""json_build_object({extra}
     'id', s.id, 'speaker_id', s.speaker_id, 'text', s.text, 'said_at', s.said_at,
     'medium', s.medium, 'context', s.context, 'language', s.language,
     'appearances', {appearances.appearances_json("statement_id", "s.id")},
     'tags', s.tags, 'visibility', s.visibility,
+    'verification', {verification_json("s.id")},
     'version', s.version, 'created_at', s.created_at, 'updated_at', s.updated_at)"""
+
+
+STATEMENT_JSON = statement_json()
+# In records and search results a statement says what it is and who said it.
+STATEMENT_ITEM_JSON = statement_json(
+    f"'type', 'statement', 'speaker', (SELECT {PERSON_JSON} FROM people p WHERE p.id = s.speaker_id),"
+)
 
 statements = Table(
     name="statements", noun="statement", alias="s", json=STATEMENT_JSON, struct=Statement

@@ -10,6 +10,8 @@ from msgspec import UNSET, UnsetType
 
 from service.appearances import Appearance, Appearances
 from service.fields import LanguageTag, LongText, Quote, Tags, Visibility
+from service.people.schemas import Person
+from service.verification import Verification
 
 
 class Medium(StrEnum):
@@ -61,6 +63,7 @@ class Statement(msgspec.Struct, kw_only=True):
     appearances: list[Appearance]
     tags: list[str]
     visibility: Visibility
+    verification: Verification
     version: int
     created_at: datetime
     updated_at: datetime
@@ -69,3 +72,9 @@ class Statement(msgspec.Struct, kw_only=True):
 class StatementPage(msgspec.Struct, kw_only=True):
     items: list[Statement]
     next_cursor: str | None
+
+
+class StatementItem(Statement, tag_field="type", tag="statement", kw_only=True):
+    """A statement in a record or a search result, with the person who said it."""
+
+    speaker: Person | None

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from service import appearances
+from service import appearances, verification
 from service.crud import Page, Reference, ResourceService
 from service.db import Connection
 from service.history.schemas import ResourceType
@@ -15,6 +15,7 @@ from service.people.repository import people
 from service.sql import Conditions
 from service.statements import repository
 from service.statements.schemas import Statement
+from service.subjects import Verdict
 
 
 class StatementService(ResourceService[Statement]):
@@ -45,6 +46,8 @@ class StatementService(ResourceService[Statement]):
         speaker_id: UUID | None,
         said_after: datetime | None,
         said_before: datetime | None,
+        verdict: Verdict | None,
+        related_to: UUID | None,
         cursor: str | None,
         limit: int,
     ) -> Page[Statement]:
@@ -61,6 +64,10 @@ class StatementService(ResourceService[Statement]):
             conditions.add("s.said_at > {}", said_after)
         if said_before:
             conditions.add("s.said_at < {}", said_before)
+        if verdict:
+            conditions.add(verification.current_verdict_is("s.id"), verdict)
+        if related_to:
+            conditions.add(verification.related_to("s.id"), related_to)
         return await self.page(conn, conditions, cursor, limit)
 
 

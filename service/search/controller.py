@@ -1,0 +1,55 @@
+"""GET /v1/search."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.params import QueryParameter
+
+from service import http
+from service.db import ReadDb
+from service.errors import invalid_field
+from service.search.schemas import SearchResults
+from service.search.service import search
+from service.subjects import SubjectType
+
+
+class SearchController(Controller):
+    path = "/v1/search"
+    tags = ["Search"]
+
+    @get(
+        "/",
+        operation_id="Search",
+        summary="Ranked full-text search over statements and documents",
+        responses=http.responses(http.LIST),
+    )
+    async def search(
+        self,
+        db: ReadDb,
+        q: Annotated[
+            str,
+            QueryParameter(
+                max_length=20_000,
+                description=(
+                    'What people type: words, "quoted phrases", -excluded words, or. '
+                    "Statements also match their speaker's name."
+                ),
+            ),
+        ],
+        types: Annotated[
+            str,
+            QueryParameter(
+                max_length=100,
+                description="Comma-separated: statement, document (default both).",
+            ),
+        ] = "statement,document",
+        cursor: http.Cursor = None,
+        limit: http.Limit = 25,
+    ) -> SearchResults:
+        try:
+            wanted = {SubjectType(t.strip()) for t in types.split(",") if t.strip()}
+        except ValueError:
+            raise invalid_field("types", "each type must be statement or document") from None
+        return await search(db, q, wanted or set(SubjectType), cursor, limit)
