@@ -11,6 +11,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Server
 
+from service.assessments.controller import AssessmentController
 from service.auth import provide_actor
 from service.db import pool_lifespan, provide_read_connection, provide_transaction
 from service.documents.controller import DocumentController
@@ -19,6 +20,8 @@ from service.health import HealthController
 from service.http import strict_body
 from service.organizations.controller import OrganizationController
 from service.people.controller import PersonController
+from service.records.controller import RecordController
+from service.relations.controller import RelationController
 from service.search.controller import SearchController
 from service.settings import Settings
 from service.statements.controller import StatementController
@@ -38,6 +41,9 @@ ROUTES = [
     PersonController,
     DocumentController,
     StatementController,
+    RelationController,
+    AssessmentController,
+    RecordController,
     SearchController,
 ]
 

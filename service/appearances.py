@@ -7,7 +7,6 @@ one of the two.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -15,14 +14,14 @@ import msgspec
 
 from service.crud import Reference
 from service.db import Connection
-from service.fields import HttpUrl
+from service.fields import HttpUrl, Timestamp
 from service.organizations.repository import organizations
 
 
 class Appearance(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     url: HttpUrl
     publisher_id: UUID | None = None
-    published_at: datetime | None = None
+    published_at: Timestamp | None = None
     archived_url: HttpUrl | None = None
 
 

@@ -61,7 +61,10 @@ class Table(Generic[T]):
         self._select_one = f"SELECT {json} FROM {self.from_sql} WHERE {alias}.id = $1 AND {alias}.deleted_at IS NULL"
         self._select_for_update = f"{self._select_one} FOR UPDATE OF {alias}"
         self._soft_delete = f"UPDATE {name} SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING version"
-        self._live_ids = f"SELECT id FROM {name} WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL"
+        # FOR SHARE: a referenced row cannot be deleted until the referring write commits.
+        self._live_ids = (
+            f"SELECT id FROM {name} WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL FOR SHARE"
+        )
         self._ever_existed = f"SELECT EXISTS (SELECT 1 FROM {name} WHERE id = $1)"
 
     async def get(self, conn: Connection, id: UUID, *, lock: bool = False) -> T | None:
@@ -240,3 +243,7 @@ class ResourceService(ABC, Generic[T]):
         version = await self.table.soft_delete(conn, id)
         assert version is not None  # the row is locked and live
         await record_event(conn, self.resource_type, id, EventAction.DELETED, version, actor)
+        await self.after_delete(conn, id, actor)
+
+    async def after_delete(self, conn: Connection, id: UUID, actor: str | None) -> None:
+        """What else a deletion takes with it (in the same transaction)."""

@@ -52,6 +52,9 @@ async def create_pool(settings: Settings, dsn: str | None = None) -> asyncpg.Poo
             "application_name": "verification-record",
             # Name search is typo-tolerant: "Esprr" finds "Mark Esper" (default 0.6).
             "pg_trgm.word_similarity_threshold": "0.3",
+            # JIT compiles for a second or more on queries the planner thinks are big;
+            # our queries are short OLTP reads for which that is pure latency.
+            "jit": "off",
         },
     )
     return await pool

@@ -131,6 +131,9 @@ def _api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[Probl
     )
 
 
+_MISSING_PARAMETER = re.compile(r"Missing required \w+ parameter '(?P<name>[^']+)'")
+
+
 def _validation_error(
     request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[Problem]:
@@ -142,6 +145,15 @@ def _validation_error(
         if isinstance(item, dict)
     ]
     if not errors:
+        if missing := _MISSING_PARAMETER.match(str(exc.detail)):
+            field = missing.group("name")
+            return problem_response(
+                request,
+                422,
+                f"{field}: required",
+                slug="invalid-input",
+                errors=[FieldError(field=field, message="required")],
+            )
         # Litestar reports undecodable JSON as a ValidationException without details.
         return problem_response(request, 400, str(exc.detail), slug="bad-request")
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors)

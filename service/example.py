@@ -1,5 +1,6 @@
 """The founding example: a leaked U.S. Department of Defense letter about leaving Iraq
-(January 2020) and the denials that followed, as told in ../shared/seed/.
+(January 2020), the denials that followed, the outlets that confirmed it, and the
+newsroom's verdicts (some superseding earlier ones), as told in ../shared/seed/.
 
 Loading is idempotent: every record has a fixed id derived from a stable key, and a
 record that already exists (even if an editor deleted it since) is left alone.
@@ -14,16 +15,22 @@ from typing import Any
 import asyncpg
 
 from service.appearances import Appearance
+from service.assessments.schemas import AssessmentCreate, Evidence, EvidenceKind, EvidenceStance
+from service.assessments.service import assessment_service
 from service.crud import ResourceService
 from service.db import Connection
 from service.documents.schemas import DocumentCreate, DocumentKind
 from service.documents.service import document_service
+from service.http import OptionalIfMatch
 from service.organizations.schemas import OrganizationCreate, OrganizationKind
 from service.organizations.service import organization_service
 from service.people.schemas import Affiliation, PersonCreate
 from service.people.service import person_service
+from service.relations.schemas import RelationCreate, RelationType
+from service.relations.service import relation_service
 from service.statements.schemas import Medium, StatementCreate
 from service.statements.service import statement_service
+from service.subjects import SubjectRef, SubjectType, Verdict
 
 ACTOR = "load-example"
 _NAMESPACE = uuid.UUID("6f1c4b8e-2f7a-4c55-9d0e-3a1b5e7c9d21")
@@ -258,6 +265,163 @@ STATEMENTS: dict[str, StatementCreate] = {
 }
 
 
+def _statement(key: str) -> SubjectRef:
+    return SubjectRef(type=SubjectType.STATEMENT, id=example_id(f"statement:{key}"))
+
+
+def _document(key: str) -> SubjectRef:
+    return SubjectRef(type=SubjectType.DOCUMENT, id=example_id(f"document:{key}"))
+
+
+RELATIONS: dict[str, RelationCreate] = {
+    "esper_denies_letter": RelationCreate(
+        source=_statement("esper_no_decision"),
+        type=RelationType.DENIES,
+        target=_document("letter"),
+        note="Esper: the memo on withdrawal is not accurate.",
+    ),
+    "milley_denies_letter": RelationCreate(
+        source=_statement("milley_draft"),
+        type=RelationType.DENIES,
+        target=_document("letter"),
+        note="Milley: an unsigned draft, released by mistake.",
+    ),
+    "trump_contradicts_letter": RelationCreate(
+        source=_statement("trump_air_base"),
+        type=RelationType.CONTRADICTS,
+        target=_document("letter"),
+        note="The President set conditions for leaving; the letter announced departure.",
+    ),
+    "sly_supports_letter": RelationCreate(
+        source=_statement("sly_delivered"),
+        type=RelationType.SUPPORTS,
+        target=_document("letter"),
+        note="The letter had already been delivered to the Iraqi military.",
+    ),
+    "sly_contradicts_milley": RelationCreate(
+        source=_statement("sly_delivered"),
+        type=RelationType.CONTRADICTS,
+        target=_statement("milley_draft"),
+    ),
+}
+
+
+def _confirmed_by(outlet: str, url: str) -> Evidence:
+    return Evidence(
+        kind=EvidenceKind.CONFIRMATION,
+        organization_id=_org(outlet),
+        url=url,
+        stance=EvidenceStance.SUPPORTS,
+    )
+
+
+# In order: an assessment named in `supersedes_id` is created and published before the
+# one that supersedes it. `publish` False leaves a draft, which no reader outside the
+# newsroom sees and which never counts toward a verification.
+ASSESSMENTS: list[tuple[str, AssessmentCreate, bool]] = [
+    (
+        "letter_first_look",
+        AssessmentCreate(
+            subject=_document("letter"),
+            verdict=Verdict.LIKELY_AUTHENTIC,
+            headline="The leaked letter appears genuine; officials dispute it",
+            explanation="Format and signature block match U.S. military correspondence.",
+            author_organization_id=_org("rolling_stone"),
+        ),
+        True,
+    ),
+    (
+        "letter_confirmed",
+        AssessmentCreate(
+            subject=_document("letter"),
+            verdict=Verdict.AUTHENTIC,
+            headline="The letter is authentic, and it was delivered to the Iraqi military",
+            explanation=(
+                "Several outlets confirmed the letter; the Pentagon called it a draft sent by "
+                "mistake, which confirms it was real."
+            ),
+            author_organization_id=_org("rolling_stone"),
+            evidence=[
+                _confirmed_by("reuters", "https://www.reuters.com"),
+                _confirmed_by("afp", "https://www.afp.com"),
+                _confirmed_by("washington_post", "https://www.washingtonpost.com"),
+                Evidence(
+                    kind=EvidenceKind.STATEMENT,
+                    statement_id=example_id("statement:sly_delivered"),
+                    stance=EvidenceStance.SUPPORTS,
+                    note="Reported that the letter had been delivered.",
+                ),
+                Evidence(
+                    kind=EvidenceKind.STATEMENT,
+                    statement_id=example_id("statement:milley_draft"),
+                    stance=EvidenceStance.SUPPORTS,
+                    note="Calling it a draft released by mistake concedes it exists.",
+                ),
+            ],
+            supersedes_id=example_id("assessment:letter_first_look"),
+        ),
+        True,
+    ),
+    (
+        "esper_misleading",
+        AssessmentCreate(
+            subject=_statement("esper_no_decision"),
+            verdict=Verdict.MISLEADING,
+            headline="No decision to leave, but the letter announcing it was real",
+            explanation="The Defense Department had sent the letter it called inaccurate.",
+            author_organization_id=_org("rolling_stone"),
+            evidence=[
+                Evidence(
+                    kind=EvidenceKind.DOCUMENT,
+                    document_id=example_id("document:letter"),
+                    stance=EvidenceStance.REFUTES,
+                )
+            ],
+        ),
+        True,
+    ),
+    (
+        "milley_unverifiable",
+        AssessmentCreate(
+            subject=_statement("milley_draft"),
+            verdict=Verdict.UNVERIFIABLE,
+            headline="Whether the letter was a mere draft could not yet be checked",
+            author_organization_id=_org("rolling_stone"),
+        ),
+        True,
+    ),
+    (
+        "milley_mostly_false",
+        AssessmentCreate(
+            subject=_statement("milley_draft"),
+            verdict=Verdict.MOSTLY_FALSE,
+            headline="The 'draft' had already been delivered to the Iraqi military",
+            explanation="Reporters established that the letter reached the Iraqi military.",
+            author_organization_id=_org("rolling_stone"),
+            evidence=[
+                Evidence(
+                    kind=EvidenceKind.STATEMENT,
+                    statement_id=example_id("statement:sly_delivered"),
+                    stance=EvidenceStance.REFUTES,
+                )
+            ],
+            supersedes_id=example_id("assessment:milley_unverifiable"),
+        ),
+        True,
+    ),
+    (
+        "trump_draft",
+        AssessmentCreate(
+            subject=_statement("trump_air_base"),
+            verdict=Verdict.MIXED,
+            headline="Draft: the President's conditions for leaving Iraq",
+            author_organization_id=_org("rolling_stone"),
+        ),
+        False,
+    ),
+]
+
+
 async def load(conn: Connection) -> int:
     """Create every example record that does not exist yet; return how many were created."""
     created = 0
@@ -266,6 +430,7 @@ async def load(conn: Connection) -> int:
         (person_service, "person", PEOPLE),
         (document_service, "document", DOCUMENTS),
         (statement_service, "statement", STATEMENTS),
+        (relation_service, "relation", RELATIONS),
     ]
     for service, kind, records in steps:
         for key, data in records.items():
@@ -274,6 +439,14 @@ async def load(conn: Connection) -> int:
                 continue
             await service.create(conn, data, ACTOR, id=record_id)
             created += 1
+    for key, assessment, publish in ASSESSMENTS:
+        record_id = example_id(f"assessment:{key}")
+        if await assessment_service.table.ever_existed(conn, record_id):
+            continue
+        await assessment_service.create(conn, assessment, ACTOR, id=record_id)
+        if publish:
+            await assessment_service.publish(conn, record_id, OptionalIfMatch(None), ACTOR)
+        created += 1
     return created
 
 

@@ -6,6 +6,7 @@ precise 422 before the database is asked.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -51,6 +52,9 @@ LanguageTag = Annotated[
         examples=["en", "ar-IQ"],
     ),
 ]
+# RFC 3339 demands an offset; a timestamp without one would be read in the server's
+# local zone when stored, so it is refused rather than guessed.
+Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
 Sha256 = Annotated[
     str,
     msgspec.Meta(

@@ -90,8 +90,11 @@ def etag_for(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
-def _tags(header: str) -> list[str]:
-    return [t.strip().removeprefix("W/") for t in header.split(",") if t.strip()]
+def _tags(header: str, *, weak: bool = True) -> list[str]:
+    """The entity tags of a header. If-None-Match compares weakly (a `W/` prefix is
+    ignored); If-Match compares strongly (RFC 9110, 13.1.1), so a weak tag never matches."""
+    tags = [t.strip() for t in header.split(",") if t.strip()]
+    return [t.removeprefix("W/") for t in tags] if weak else tags
 
 
 def represent(resource: msgspec.Struct) -> tuple[bytes, str]:
@@ -125,7 +128,7 @@ class IfMatch:
             raise PreconditionRequired(
                 "this request needs an If-Match header with the resource's current ETag"
             )
-        self.tags = _tags(header)
+        self.tags = _tags(header, weak=False)
 
     def check(self, current: msgspec.Struct) -> None:
         if "*" in self.tags:
@@ -141,7 +144,7 @@ class OptionalIfMatch(IfMatch):
     """An If-Match that may be absent (workflow actions honour it when given)."""
 
     def __init__(self, header: str | None) -> None:
-        self.tags = _tags(header) if header and header.strip() else ["*"]
+        self.tags = _tags(header, weak=False) if header and header.strip() else ["*"]
 
 
 # ---- keyset cursors ----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ still use the right index for each combination.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -22,7 +22,10 @@ class Conditions:
         self.args: list[Any] = []
 
     def param(self, value: Any) -> str:
-        """Bind a value and return its placeholder (`$n`)."""
+        """Bind a value and return its placeholder (`$n`). A datetime without an offset
+        (a query parameter, a cursor) is UTC: the driver would read it in local time."""
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
         self.args.append(value)
         return f"${len(self.args)}"
 

@@ -60,7 +60,7 @@ UPGRADE = [
     # ---- organizations --------------------------------------------------------------
     """CREATE TABLE organizations (
         id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-        name text NOT NULL CHECK (btrim(name) <> ''),
+        name text NOT NULL CHECK (name ~ '\\S'),
         kind organization_kind NOT NULL DEFAULT 'other',
         url text CHECK (url ~* '^https?://'),
         same_as text[] NOT NULL DEFAULT '{}',
@@ -72,7 +72,7 @@ UPGRADE = [
     # ---- people ---------------------------------------------------------------------
     """CREATE TABLE people (
         id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-        name text NOT NULL CHECK (btrim(name) <> ''),
+        name text NOT NULL CHECK (name ~ '\\S'),
         aliases text[] NOT NULL DEFAULT '{}',
         description text,
         same_as text[] NOT NULL DEFAULT '{}',
@@ -95,7 +95,7 @@ UPGRADE = [
     # ---- documents ------------------------------------------------------------------
     """CREATE TABLE documents (
         id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-        title text NOT NULL CHECK (btrim(title) <> ''),
+        title text NOT NULL CHECK (title ~ '\\S'),
         kind document_kind NOT NULL DEFAULT 'other',
         issuer_id uuid REFERENCES organizations (id),
         author_id uuid REFERENCES people (id),
@@ -123,7 +123,7 @@ UPGRADE = [
     """CREATE TABLE statements (
         id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
         speaker_id uuid NOT NULL REFERENCES people (id),
-        text text NOT NULL CHECK (btrim(text) <> ''),
+        text text NOT NULL CHECK (text ~ '\\S'),
         said_at timestamptz,
         medium statement_medium NOT NULL DEFAULT 'other',
         context text,

@@ -81,6 +81,8 @@ UPGRADE = [
         WHERE deleted_at IS NULL""",
     "CREATE INDEX relations_by_source ON relations (source_id) WHERE deleted_at IS NULL",
     "CREATE INDEX relations_by_target ON relations (target_id, type) WHERE deleted_at IS NULL",
+    "CREATE INDEX relations_page ON relations (created_at DESC, id DESC) WHERE deleted_at IS NULL",
+    "CREATE INDEX relations_updated ON relations (updated_at) WHERE deleted_at IS NULL",
     # Relations are created and deleted, never edited: only deleted_at may change.
     """CREATE FUNCTION guard_relation_update() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -100,7 +102,7 @@ UPGRADE = [
         subject_statement_id uuid REFERENCES statements (id),
         subject_document_id uuid REFERENCES documents (id),
         verdict verdict NOT NULL,
-        headline text NOT NULL CHECK (btrim(headline) <> '' AND char_length(headline) <= 120),
+        headline text NOT NULL CHECK (headline ~ '\\S' AND char_length(headline) <= 120),
         explanation text,
         url text CHECK (url ~* '^https?://'),
         author_organization_id uuid REFERENCES organizations (id),
@@ -121,9 +123,10 @@ UPGRADE = [
         CONSTRAINT verdict_fits_subject CHECK (
             (subject_statement_id IS NOT NULL AND verdict IN ({_sql_list(STATEMENT_VERDICTS)}))
             OR (subject_document_id IS NOT NULL AND verdict IN ({_sql_list(DOCUMENT_VERDICTS)}))),
-        CONSTRAINT published_has_time CHECK (state = 'draft' OR published_at IS NOT NULL),
+        CONSTRAINT published_at_iff_past_draft CHECK ((state = 'draft') = (published_at IS NULL)),
+        CONSTRAINT retracted_at_iff_retracted CHECK ((state = 'retracted') = (retracted_at IS NOT NULL)),
         CONSTRAINT retracted_has_time_and_reason CHECK (
-            state <> 'retracted' OR (retracted_at IS NOT NULL AND btrim(coalesce(retraction_reason, '')) <> '')),
+            state <> 'retracted' OR (retracted_at IS NOT NULL AND retraction_reason ~ '\\S')),
         CHECK (supersedes_id IS DISTINCT FROM id)
     )""",
     "CREATE INDEX assessments_by_subject ON assessments (subject_id, state, published_at DESC) WHERE deleted_at IS NULL",
@@ -151,27 +154,32 @@ UPGRADE = [
     # content may change. Supersede and retract stamp what they must.
     """CREATE FUNCTION guard_assessment_update() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        IF NEW.state IS DISTINCT FROM OLD.state THEN
-            IF NOT ((OLD.state, NEW.state) IN (('draft', 'published'), ('published', 'superseded'),
-                                               ('published', 'retracted'))) THEN
-                RAISE EXCEPTION 'an assessment cannot go from % to %', OLD.state, NEW.state
+        IF NEW.state IS DISTINCT FROM OLD.state
+           AND (OLD.state, NEW.state) NOT IN (('draft', 'published'), ('published', 'superseded'),
+                                              ('published', 'retracted')) THEN
+            RAISE EXCEPTION 'an assessment cannot go from % to %', OLD.state, NEW.state
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+        IF OLD.state <> 'draft' THEN
+            IF NEW.deleted_at IS DISTINCT FROM OLD.deleted_at THEN
+                RAISE EXCEPTION 'a % assessment cannot be deleted; retract it', OLD.state
                     USING ERRCODE = 'object_not_in_prerequisite_state';
             END IF;
-        END IF;
-        IF OLD.state <> 'draft' AND (
-            (NEW.subject_statement_id, NEW.subject_document_id, NEW.verdict, NEW.headline,
-             NEW.explanation, NEW.url, NEW.author_organization_id, NEW.supersedes_id,
-             NEW.published_at)
-            IS DISTINCT FROM
-            (OLD.subject_statement_id, OLD.subject_document_id, OLD.verdict, OLD.headline,
-             OLD.explanation, OLD.url, OLD.author_organization_id, OLD.supersedes_id,
-             OLD.published_at)) THEN
-            RAISE EXCEPTION 'only draft assessments can be edited'
-                USING ERRCODE = 'object_not_in_prerequisite_state';
-        END IF;
-        IF OLD.state <> 'draft' AND NEW.deleted_at IS NOT NULL AND OLD.deleted_at IS NULL THEN
-            RAISE EXCEPTION 'a % assessment cannot be deleted; retract it', OLD.state
-                USING ERRCODE = 'object_not_in_prerequisite_state';
+            -- Past the draft, a row changes only by a transition, and a transition
+            -- changes nothing but the state and, for a retraction, its time and reason.
+            IF NEW.state = OLD.state
+               OR (NEW.subject_statement_id, NEW.subject_document_id, NEW.verdict, NEW.headline,
+                   NEW.explanation, NEW.url, NEW.author_organization_id, NEW.supersedes_id,
+                   NEW.published_at)
+                  IS DISTINCT FROM
+                  (OLD.subject_statement_id, OLD.subject_document_id, OLD.verdict, OLD.headline,
+                   OLD.explanation, OLD.url, OLD.author_organization_id, OLD.supersedes_id,
+                   OLD.published_at)
+               OR (NEW.state <> 'retracted' AND (NEW.retracted_at, NEW.retraction_reason)
+                   IS DISTINCT FROM (OLD.retracted_at, OLD.retraction_reason)) THEN
+                RAISE EXCEPTION 'only draft assessments can be edited'
+                    USING ERRCODE = 'object_not_in_prerequisite_state';
+            END IF;
         END IF;
         RETURN NEW;
     END $$""",

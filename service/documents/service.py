@@ -15,6 +15,7 @@ from service.documents.schemas import Document, DocumentKind
 from service.history.schemas import ResourceType
 from service.organizations.repository import organizations
 from service.people.repository import people
+from service.relations.service import relation_service
 from service.sql import Conditions
 from service.subjects import Verdict
 
@@ -38,6 +39,9 @@ class DocumentService(ResourceService[Document]):
     async def replace_children(self, conn: Connection, id: UUID, values: dict[str, Any]) -> None:
         if "appearances" in values:
             await appearances.replace(conn, "document_id", id, values["appearances"])
+
+    async def after_delete(self, conn: Connection, id: UUID, actor: str | None) -> None:
+        await relation_service.delete_touching(conn, id, actor)
 
     async def list(
         self,

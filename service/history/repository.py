@@ -15,6 +15,12 @@ INSERT INTO events (resource_type, resource_id, action, version, actor, changed_
 VALUES ($1, $2, $3, $4, $5, $6)
 """
 
+INSERT_EVENTS = """
+INSERT INTO events (resource_type, resource_id, action, version, actor)
+SELECT $1, e.resource_id, $2, e.version, $3
+FROM unnest($4::uuid[], $5::integer[]) AS e (resource_id, version)
+"""
+
 EVENT_JSON = """json_build_object(
     'id', e.id, 'resource_type', e.resource_type, 'resource_id', e.resource_id,
     'action', e.action, 'version', e.version, 'at', e.at, 'actor', e.actor,
@@ -41,6 +47,25 @@ async def record_event(
     await conn.execute(
         INSERT_EVENT, resource_type, resource_id, action, version, actor, list(changed_fields)
     )
+
+
+async def record_events(
+    conn: Connection,
+    resource_type: ResourceType,
+    action: EventAction,
+    actor: str | None,
+    changed: Sequence[tuple[UUID, int]],
+) -> None:
+    """One event per (resource id, new version), in one statement."""
+    if changed:
+        await conn.execute(
+            INSERT_EVENTS,
+            resource_type,
+            action,
+            actor,
+            [resource_id for resource_id, _ in changed],
+            [version for _, version in changed],
+        )
 
 
 async def history(

@@ -34,7 +34,8 @@ class SearchController(Controller):
                 max_length=20_000,
                 description=(
                     'What people type: words, "quoted phrases", -excluded words, or. '
-                    "Statements also match their speaker's name."
+                    "Statements also match their speaker's name. Only the first 1000 "
+                    "characters are searched."
                 ),
             ),
         ],

@@ -18,39 +18,48 @@ _HEADLINE_OPTIONS = (
     f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=35, MinWords=12, MaxFragments=2"
 )
 
-# Rank every match, keep one page, and only then build snippets and items: ts_headline
-# re-parses the text, so it runs on at most `limit` rows. Statements also match by
-# their speaker's name and aliases (through the people_names_search index).
+# The text query appears inline (not in a CTE) so that the planner sees a stable
+# expression and uses the GIN indexes. Statements match by their words or by their
+# speaker's name and aliases; the two sets come from two index scans, united. Every
+# match is ranked, one page is kept, and only then are snippets and items built:
+# ts_headline re-parses the text, so it runs on at most `limit` rows.
+TSQUERY = "websearch_to_tsquery('english', $1)"
+
 SEARCH = f"""
-WITH query AS (SELECT websearch_to_tsquery('english', $1) AS q),
+WITH matched AS (
+    SELECT s.id FROM statements s
+    WHERE $2 AND s.deleted_at IS NULL AND s.search @@ {TSQUERY}
+    UNION
+    SELECT s.id FROM statements s
+    WHERE $2 AND s.deleted_at IS NULL AND s.speaker_id IN (
+        SELECT p.id FROM people p
+        WHERE p.deleted_at IS NULL AND to_tsvector('english', p.names) @@ {TSQUERY})
+),
 hits AS (
-    SELECT 'statement' AS type, s.id, ts_rank_cd(s.search, query.q)
-        + CASE WHEN to_tsvector('english', sp.names) @@ query.q THEN 0.1 ELSE 0 END AS score
-    FROM statements s JOIN people sp ON sp.id = s.speaker_id, query
-    WHERE $2 AND s.deleted_at IS NULL
-      AND (s.search @@ query.q OR s.speaker_id IN (
-          SELECT p.id FROM people p WHERE to_tsvector('english', p.names) @@ query.q))
+    SELECT 'statement' AS type, s.id, (ts_rank_cd(s.search, {TSQUERY})
+        + CASE WHEN to_tsvector('english', sp.names) @@ {TSQUERY} THEN 0.1 ELSE 0 END)::real AS score
+    FROM matched JOIN statements s ON s.id = matched.id JOIN people sp ON sp.id = s.speaker_id
     UNION ALL
-    SELECT 'document', d.id, ts_rank_cd(d.search, query.q)
-    FROM documents d, query
-    WHERE $3 AND d.deleted_at IS NULL AND d.search @@ query.q
+    SELECT 'document', d.id, ts_rank_cd(d.search, {TSQUERY})::real
+    FROM documents d
+    WHERE $3 AND d.deleted_at IS NULL AND d.search @@ {TSQUERY}
 ),
 page AS (
-    SELECT type, id, score::real AS score FROM hits
-    WHERE $4::real IS NULL OR (score::real, id) < ($4::real, $5::uuid)
-    ORDER BY score::real DESC, id DESC LIMIT $6
+    SELECT type, id, score FROM hits
+    WHERE $4::real IS NULL OR (score, id) < ($4::real, $5::uuid)
+    ORDER BY score DESC, id DESC LIMIT $6
 )
 SELECT coalesce(json_agg(json_build_object(
     'type', page.type, 'id', page.id, 'score', page.score,
     'snippet', CASE page.type
         WHEN 'statement' THEN ts_headline('english', s.text || ' — ' || coalesce(s.context, ''),
-                                          query.q, '{_HEADLINE_OPTIONS}')
+                                          {TSQUERY}, '{_HEADLINE_OPTIONS}')
         ELSE ts_headline('english', d.title || ' — ' || coalesce(d.summary, '') || ' '
-                         || coalesce(left(d.body_text, 20000), ''), query.q, '{_HEADLINE_OPTIONS}')
+                         || coalesce(left(d.body_text, 20000), ''), {TSQUERY}, '{_HEADLINE_OPTIONS}')
     END,
     'item', CASE page.type WHEN 'statement' THEN {STATEMENT_ITEM_JSON} ELSE {DOCUMENT_ITEM_JSON} END
 ) ORDER BY page.score DESC, page.id DESC), '[]')
-FROM page CROSS JOIN query
+FROM page
 LEFT JOIN statements s ON page.type = 'statement' AND s.id = page.id
 LEFT JOIN documents d ON page.type = 'document' AND d.id = page.id
 """

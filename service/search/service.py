@@ -18,6 +18,7 @@ async def search(
     matching `q` in web-search syntax, best first. Odd input never errors: a query
     without searchable words simply matches nothing."""
     position = decode_cursor(cursor, SearchPosition)
+    q = _searchable(q)
     hits = await repository.search(
         conn,
         q,
@@ -33,6 +34,18 @@ async def search(
     for hit in hits:
         hit.snippet = _highlight(hit.snippet)
     return SearchResults(items=hits, next_cursor=next_cursor)
+
+
+# Past a few hundred words a query only gets slower, not better: the rest is ignored.
+SEARCHED_CHARACTERS = 1000
+
+
+def _searchable(q: str) -> str:
+    q = q.replace("\x00", " ")
+    if len(q) <= SEARCHED_CHARACTERS:
+        return q
+    cut = q[:SEARCHED_CHARACTERS]
+    return cut.rsplit(None, 1)[0] if " " in cut.strip() else cut
 
 
 def _highlight(snippet: str) -> str:

@@ -9,7 +9,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from service.appearances import Appearance, Appearances
-from service.fields import LanguageTag, LongText, Quote, Tags, Visibility
+from service.fields import LanguageTag, LongText, Quote, Tags, Timestamp, Visibility
 from service.people.schemas import Person
 from service.verification import Verification
 
@@ -29,7 +29,7 @@ class StatementCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     text: Annotated[
         Quote, msgspec.Meta(examples=["There's been no decision whatsoever to leave Iraq."])
     ]
-    said_at: datetime | None = None
+    said_at: Timestamp | None = None
     medium: Medium = Medium.OTHER
     context: LongText | None = None
     language: LanguageTag = "en"
@@ -43,7 +43,7 @@ class StatementCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class StatementPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     speaker_id: UUID | UnsetType = UNSET
     text: Quote | UnsetType = UNSET
-    said_at: datetime | UnsetType | None = UNSET
+    said_at: Timestamp | UnsetType | None = UNSET
     medium: Medium | UnsetType = UNSET
     context: LongText | UnsetType | None = UNSET
     language: LanguageTag | UnsetType = UNSET

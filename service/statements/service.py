@@ -12,6 +12,7 @@ from service.crud import Page, Reference, ResourceService
 from service.db import Connection
 from service.history.schemas import ResourceType
 from service.people.repository import people
+from service.relations.service import relation_service
 from service.sql import Conditions
 from service.statements import repository
 from service.statements.schemas import Statement
@@ -35,6 +36,9 @@ class StatementService(ResourceService[Statement]):
     async def replace_children(self, conn: Connection, id: UUID, values: dict[str, Any]) -> None:
         if "appearances" in values:
             await appearances.replace(conn, "statement_id", id, values["appearances"])
+
+    async def after_delete(self, conn: Connection, id: UUID, actor: str | None) -> None:
+        await relation_service.delete_touching(conn, id, actor)
 
     async def list(
         self,

@@ -1,0 +1,51 @@
+"""GET /v1/documents/{id}/record and GET /v1/statements/{id}/record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get
+
+from service import http
+from service.db import ReadDb
+from service.records.schemas import DocumentRecord, StatementRecord
+from service.records.service import document_record, statement_record
+
+
+class RecordController(Controller):
+    path = "/v1"
+    tags = ["Records"]
+
+    @get(
+        "/documents/{id:uuid}/record",
+        operation_id="GetDocumentRecord",
+        summary="The whole story of a document in one call",
+        description=(
+            "The document with its verification, every assessment (newest first, superseded "
+            "and retracted included), the corroborating organizations, every related "
+            "statement or document with its own verification, and a time-sorted timeline."
+        ),
+        responses={**http.NOT_MODIFIED, **http.responses(http.READ_ONE)},
+        response_headers=[http.ETAG_HEADER],
+    )
+    async def get_document_record(
+        self, request: Request[Any, Any, Any], db: ReadDb, id: http.ResourceId
+    ) -> Response[DocumentRecord]:
+        return http.entity_response(request, await document_record(db, id))
+
+    @get(
+        "/statements/{id:uuid}/record",
+        operation_id="GetStatementRecord",
+        summary="The whole story of a statement in one call",
+        description=(
+            "The statement with its speaker and verification, every assessment (newest "
+            "first), the corroborating organizations, every related statement or document "
+            "with its own verification, and a time-sorted timeline."
+        ),
+        responses={**http.NOT_MODIFIED, **http.responses(http.READ_ONE)},
+        response_headers=[http.ETAG_HEADER],
+    )
+    async def get_statement_record(
+        self, request: Request[Any, Any, Any], db: ReadDb, id: http.ResourceId
+    ) -> Response[StatementRecord]:
+        return http.entity_response(request, await statement_record(db, id))

@@ -1,0 +1,66 @@
+"""SQL for relations.
+
+Each end is stored in one of two foreign-key columns (`*_statement_id` or
+`*_document_id`) so that the database guarantees it exists; the generated columns
+`source_type`/`source_id` and `target_type`/`target_id` give every read one place to
+look whichever column holds the end.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from service.crud import Table
+from service.db import Connection
+from service.relations.schemas import Relation, RelationCreate
+from service.subjects import SubjectRef, SubjectType
+
+RELATION_JSON = """json_build_object(
+    'id', r.id,
+    'source', json_build_object('type', r.source_type, 'id', r.source_id),
+    'type', r.type,
+    'target', json_build_object('type', r.target_type, 'id', r.target_id),
+    'note', r.note,
+    'version', r.version, 'created_at', r.created_at, 'updated_at', r.updated_at)"""
+
+relations = Table(name="relations", noun="relation", alias="r", json=RELATION_JSON, struct=Relation)
+
+INSERT_RELATION = """
+INSERT INTO relations (id, source_statement_id, source_document_id, type,
+    target_statement_id, target_document_id, note)
+VALUES (coalesce($1, gen_random_uuid()), $2, $3, $4, $5, $6, $7)
+RETURNING id
+"""
+
+# The partial unique index that allows one live relation per (source, type, target).
+UNIQUE_LIVE_INDEX = "relations_unique_live"
+
+
+def _columns(end: SubjectRef) -> tuple[UUID | None, UUID | None]:
+    """The (statement id, document id) pair of an end: exactly one is set."""
+    if end.type is SubjectType.STATEMENT:
+        return end.id, None
+    return None, end.id
+
+
+async def insert(conn: Connection, data: RelationCreate, id: UUID | None) -> UUID:
+    """Insert a relation; raises asyncpg.UniqueViolationError when the same live
+    (source, type, target) exists, committed or in a concurrent transaction."""
+    new_id: UUID = await conn.fetchval(
+        INSERT_RELATION, id, *_columns(data.source), data.type, *_columns(data.target), data.note
+    )
+    return new_id
+
+
+# A relation cannot outlive either end: deleting a statement or document deletes the
+# live relations that touch it, in the same transaction.
+DELETE_TOUCHING = """
+UPDATE relations SET deleted_at = now()
+WHERE (source_id = $1 OR target_id = $1) AND deleted_at IS NULL
+RETURNING id, version
+"""
+
+
+async def delete_touching(conn: Connection, resource_id: UUID) -> list[tuple[UUID, int]]:
+    rows = await conn.fetch(DELETE_TOUCHING, resource_id)
+    return [(row["id"], row["version"]) for row in rows]

@@ -1,0 +1,170 @@
+"""Ranked full-text search: what people type, odd input, snippets, and the indexes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import create_document, create_person, create_statement
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+async def corpus(client):
+    esper = await create_person(client, name="Mark Esper", aliases=["@EsperDoD"])
+    milley = await create_person(client, name="Mark Milley")
+    denial = await create_statement(
+        client,
+        speaker_id=esper["id"],
+        text="There's been no decision whatsoever to leave Iraq.",
+        context="Asked about the leaked letter on withdrawal.",
+    )
+    draft = await create_statement(
+        client,
+        speaker_id=milley["id"],
+        text="That letter is a draft, it was a mistake, it should not have been released.",
+    )
+    letter = await create_document(
+        client,
+        title="Letter on onward movement out of Iraq",
+        summary="U.S. forces will prepare for onward movement.",
+        body_text="We respect your sovereign decision to order our departure.",
+    )
+    return {"denial": denial, "draft": draft, "letter": letter}
+
+
+async def search(client, q, **params):
+    response = await client.get("/v1/search", params={"q": q, **params})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_finds_statements_and_documents_best_first(client, corpus):
+    hits = (await search(client, "letter"))["items"]
+    ids = [h["id"] for h in hits]
+    assert set(ids) == {corpus["denial"]["id"], corpus["draft"]["id"], corpus["letter"]["id"]}
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+    document = next(h for h in hits if h["type"] == "document")
+    assert "<mark>Letter</mark>" in document["snippet"]
+    assert document["item"]["verification"]["status"] == "unassessed"
+    # A statement mentioning the letter only in its context (weight B) ranks below
+    # those that carry the word in their quote or title (weight A).
+    assert hits[-1]["id"] == corpus["denial"]["id"]
+
+
+async def test_statements_match_their_speakers_name(client, corpus):
+    hits = (await search(client, "Milley", types="statement"))["items"]
+    assert [h["id"] for h in hits] == [corpus["draft"]["id"]]
+    assert hits[0]["item"]["speaker"]["name"] == "Mark Milley"
+
+
+async def test_web_search_syntax(client, corpus):
+    phrase = await search(client, '"sovereign decision"')
+    assert [h["id"] for h in phrase["items"]] == [corpus["letter"]["id"]]
+    excluded = await search(client, "letter -draft -sovereign")
+    assert [h["id"] for h in excluded["items"]] == [corpus["denial"]["id"]]
+    either = await search(client, "mistake or departure")
+    assert {h["id"] for h in either["items"]} == {corpus["draft"]["id"], corpus["letter"]["id"]}
+
+
+async def test_types_filter_and_paging(client, corpus):
+    documents = await search(client, "letter", types="document")
+    assert {h["type"] for h in documents["items"]} == {"document"}
+    first = await search(client, "letter", limit=2)
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    second = await search(client, "letter", limit=2, cursor=first["next_cursor"])
+    seen = [h["id"] for h in first["items"] + second["items"]]
+    assert len(seen) == len(set(seen)) == 3 and second["next_cursor"] is None
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "",
+        "   ",
+        "-",
+        "or",
+        '"',
+        "!!! && || ::",
+        "-letter",
+        "'; DROP TABLE statements; --",
+        "Ирак 伊拉克 العراق 🇮🇶",
+        "\u0000\u0002",
+        "letter " * 1500,  # about 10 kB
+    ],
+)
+async def test_odd_input_never_errors(client, corpus, q):
+    response = await client.get("/v1/search", params={"q": q})
+    assert response.status_code in (200, 422), response.text
+    if response.status_code == 422:
+        assert response.headers["content-type"].startswith("application/problem+json")
+    else:
+        assert isinstance(response.json()["items"], list)
+
+
+async def test_stored_markup_comes_back_escaped(client, corpus):
+    person = await create_person(client)
+    await create_statement(
+        client, speaker_id=person["id"], text='alert if 1 < 2 & "x" > y, said <b>he</b>'
+    )
+    hits = (await search(client, "alert"))["items"]
+    assert hits, "the statement should match"
+    snippet = hits[0]["snippet"]
+    assert "<mark>alert</mark>" in snippet
+    assert "&lt;" in snippet and "&amp;" in snippet and "&gt;" in snippet
+    # The only markup in a snippet is ours.
+    assert snippet.replace("<mark>", "").replace("</mark>", "").count("<") == 0
+
+
+async def test_bad_types_and_missing_q_are_422(client):
+    bad = await client.get("/v1/search", params={"q": "x", "types": "statement,person"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "types"
+    missing = await client.get("/v1/search")
+    assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "q"
+
+
+async def test_search_and_filters_use_their_indexes(db):
+    """On a corpus big enough for the planner to care, q uses the GIN indexes."""
+    async with db.transaction():
+        speaker = await db.fetchval("INSERT INTO people (name) VALUES ('Speaker') RETURNING id")
+        await db.execute(
+            """INSERT INTO statements (speaker_id, text, context, tags)
+               SELECT $1, 'statement number ' || i || ' about topic' || (i % 1000),
+                      'context ' || i, ARRAY['tag' || (i % 50)]
+               FROM generate_series(1, 30000) AS i""",
+            speaker,
+        )
+        await db.execute(
+            "INSERT INTO people (name) SELECT 'Person ' || i FROM generate_series(1, 3000) i"
+        )
+        await db.execute(
+            """INSERT INTO documents (title, summary)
+               SELECT 'Document ' || i, 'about topic' || (i % 500) FROM generate_series(1, 5000) i"""
+        )
+    # VACUUM moves the fresh rows out of the GIN pending lists, as autovacuum would.
+    await db.execute("VACUUM ANALYZE")
+    from service.search.repository import SEARCH
+
+    plan = "\n".join(
+        r[0]
+        for r in await db.fetch(
+            "EXPLAIN "
+            + SEARCH.replace("$1", "'topic7'")
+            .replace("$2", "true")
+            .replace("$3", "true")
+            .replace("$4::real", "NULL::real")
+            .replace("$5::uuid", "NULL::uuid")
+            .replace("$6", "25")
+        )
+    )
+    assert "statements_search" in plan, plan
+    assert "documents_search" in plan, plan
+    assert "people_names_search" in plan, plan
+
+    tag_plan = "\n".join(
+        r[0]
+        for r in await db.fetch(
+            "EXPLAIN SELECT id FROM statements s WHERE s.deleted_at IS NULL AND s.tags @> ARRAY['tag7']"
+        )
+    )
+    assert "statements_tags" in tag_plan, tag_plan
