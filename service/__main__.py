@@ -56,6 +56,26 @@ def serve(args: argparse.Namespace) -> None:
     ).serve()
 
 
+def create_api_key(args: argparse.Namespace) -> None:
+    from service.api_keys.service import create_key
+    from service.auth import Scope
+
+    async def create() -> str:
+        import asyncpg
+
+        conn = await asyncpg.connect(_settings().database_url)
+        try:
+            scopes = [Scope(s.strip()) for s in args.scopes.split(",") if s.strip()]
+            key = await create_key(conn, args.name, scopes)
+        finally:
+            await conn.close()
+        print(f"created API key {key.prefix} {key.scopes} named {key.name!r}", file=sys.stderr)
+        return key.secret
+
+    # The secret alone on the last line of standard output, for scripts.
+    print(asyncio.run(create()))
+
+
 def openapi(args: argparse.Namespace) -> None:
     from service.openapi import render_schema
 
@@ -82,6 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("load-example", help="load the founding example (idempotent)").set_defaults(
         run=load_example
     )
+    key_parser = commands.add_parser(
+        "create-api-key", help="print a new API key's secret (the bootstrap for the first admin)"
+    )
+    key_parser.add_argument("--name", required=True)
+    key_parser.add_argument(
+        "--scopes", required=True, help="read, write or admin (admin implies write implies read)"
+    )
+    key_parser.set_defaults(run=create_api_key)
     openapi_parser = commands.add_parser("openapi", help="write the OpenAPI 3.1 schema as JSON")
     openapi_parser.add_argument("--output", default="-", help="file to write, or - for stdout")
     openapi_parser.set_defaults(run=openapi)

@@ -7,12 +7,14 @@ from litestar import Litestar
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Server
 
+from service.api_keys.controller import ApiKeyController
 from service.assessments.controller import AssessmentController
-from service.auth import provide_actor
+from service.auth import ApiKeyAuthentication, KeyCache, provide_actor, provide_caller
 from service.db import pool_lifespan, provide_read_connection, provide_transaction
 from service.documents.controller import DocumentController
 from service.errors import EXCEPTION_HANDLERS
@@ -45,6 +47,7 @@ ROUTES = [
     AssessmentController,
     RecordController,
     SearchController,
+    ApiKeyController,
 ]
 
 
@@ -54,11 +57,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=ROUTES,
         lifespan=[pool_lifespan(settings)],
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "key_cache": KeyCache()}),
+        middleware=[DefineMiddleware(ApiKeyAuthentication)],
         dependencies={
             "db": Provide(provide_read_connection),
             "tx": Provide(provide_transaction),
             "actor": Provide(provide_actor, sync_to_thread=False),
+            "caller": Provide(provide_caller, sync_to_thread=False),
         },
         before_request=strict_body,
         exception_handlers=EXCEPTION_HANDLERS,

@@ -1,17 +1,178 @@
-"""Who is calling. Until API keys arrive every caller is anonymous; the event log
-already records the actor so that history shows key names once they exist."""
+"""Who is calling, and what they may do.
+
+`Authorization: Bearer <key>` names an API key; no header means an anonymous caller.
+A key carries one scope, and `admin` implies `write` implies `read`. Guards declared
+with each route check the scope; the audience (what a caller may *see*) follows from
+the same scope: `write` keys see the newsroom's internal material and drafts, everyone
+else sees published content only.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import time
+from collections.abc import Iterable
+from enum import StrEnum
 from typing import Any
+from uuid import UUID
 
+import msgspec
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+KEY_PREFIX = "vr_"
+
+
+class Scope(StrEnum):
+    """`read` < `write` < `admin`; each includes the ones before it."""
+
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+
+
+_RANK = {Scope.READ: 1, Scope.WRITE: 2, Scope.ADMIN: 3}
+
+
+def highest(scopes: Iterable[Scope]) -> Scope:
+    return max(scopes, key=_RANK.__getitem__)
+
+
+class Caller(msgspec.Struct, frozen=True, kw_only=True):
+    """The authenticated identity of a request; anonymous when `key_id` is None."""
+
+    key_id: UUID | None = None
+    name: str | None = None
+    scope: Scope | None = None
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.key_id is None
+
+    def can(self, scope: Scope) -> bool:
+        return self.scope is not None and _RANK[self.scope] >= _RANK[scope]
+
+    @property
+    def sees_unpublished(self) -> bool:
+        """Internal documents and statements, drafts and what derives from them."""
+        return self.can(Scope.WRITE)
+
+
+ANONYMOUS = Caller()
+
+
+def secret_digest(secret: str) -> bytes:
+    """What is stored for a key: SHA-256 of the secret (256 random bits need no
+    slow hash: there is nothing to brute-force)."""
+    return hashlib.sha256(secret.encode()).digest()
+
+
+class KeyCache:
+    """Recently seen keys, so that a hot path does not look its key up on every
+    request. An entry lives a few seconds: revoking a key takes effect in this process
+    at once (see `forget`) and in every other process within `ttl_seconds`."""
+
+    def __init__(self, ttl_seconds: float = 5.0, max_entries: int = 10_000) -> None:
+        self.ttl_seconds = ttl_seconds
+        self.max_entries = max_entries
+        self._entries: dict[bytes, tuple[float, Caller | None]] = {}
+
+    def get(self, digest: bytes) -> tuple[bool, Caller | None]:
+        entry = self._entries.get(digest)
+        if entry is None or entry[0] < time.monotonic():
+            return False, None
+        return True, entry[1]
+
+    def put(self, digest: bytes, caller: Caller | None) -> None:
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[digest] = (time.monotonic() + self.ttl_seconds, caller)
+
+    def forget_all(self) -> None:
+        self._entries.clear()
+
+
+class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
+    """Turns the bearer key into a Caller; a bad, revoked or expired key is 401 at
+    once, whatever the route (a client with broken credentials should learn it)."""
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        header = connection.headers.get("authorization")
+        if header is None:
+            return AuthenticationResult(user=ANONYMOUS, auth=None)
+        scheme, _, secret = header.strip().partition(" ")
+        secret = secret.strip()
+        if scheme.lower() != "bearer" or not secret.startswith(KEY_PREFIX) or len(secret) > 200:
+            raise NotAuthorizedException("use Authorization: Bearer <api key>")
+        digest = secret_digest(secret)
+        state = connection.app.state
+        cache: KeyCache = state.key_cache
+        known, caller = cache.get(digest)
+        if not known:
+            from service.api_keys.repository import find_live_key
+
+            async with state.pool.acquire(
+                timeout=state.settings.db_acquire_timeout_seconds
+            ) as conn:
+                caller = await find_live_key(conn, digest)
+            cache.put(digest, caller)
+        if caller is None:
+            raise NotAuthorizedException("the API key is unknown, revoked or expired")
+        return AuthenticationResult(user=caller, auth=None)
+
+
+def caller_of(request: ASGIConnection[Any, Any, Any, Any]) -> Caller:
+    user = request.scope.get("user")
+    return user if isinstance(user, Caller) else ANONYMOUS
+
+
+# ---- guards ---------------------------------------------------------------------------
+
+
+def _require(scope: Scope, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    caller = caller_of(connection)
+    if caller.is_anonymous:
+        raise NotAuthorizedException(f"this needs an API key with the `{scope}` scope")
+    if not caller.can(scope):
+        raise PermissionDeniedException(
+            f"this needs the `{scope}` scope; the key has `{caller.scope}`"
+        )
+
+
+def public_read(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Anyone may read published content while PUBLIC_READ is on; otherwise `read`."""
+    if not connection.app.state.settings.public_read:
+        _require(Scope.READ, connection)
+
+
+def requires_read(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    _require(Scope.READ, connection)
+
+
+def requires_write(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    _require(Scope.WRITE, connection)
+
+
+def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    _require(Scope.ADMIN, connection)
+
+
+# ---- dependencies -----------------------------------------------------------------------
 
 Actor = NamedDependency[str | None]
+CallerDep = NamedDependency[Caller]
 
 
 def provide_actor(request: Request[Any, Any, Any]) -> str | None:
     """The name recorded as `actor` in the event log for this request's changes."""
-    user = request.scope.get("user")
-    return getattr(user, "name", None)
+    return caller_of(request).name
+
+
+def provide_caller(request: Request[Any, Any, Any]) -> Caller:
+    return caller_of(request)

@@ -164,6 +164,8 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     status = exc.status_code
     detail = exc.detail if status < 500 else HTTPStatus(status).phrase
     headers = dict(exc.headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="verification-record"')
     return problem_response(request, status, detail, headers=headers)
 
 

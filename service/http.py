@@ -174,6 +174,8 @@ def decode_cursor(cursor: str | None, position_type: type[T]) -> T | None:
 
 _PROBLEM_DESCRIPTIONS = {
     400: "The request is malformed (for example, the body is not valid JSON).",
+    401: "No API key where one is needed, or the key is unknown, revoked or expired.",
+    403: "The API key lacks the scope this needs.",
     404: "No such resource, or it was deleted.",
     409: "The request conflicts with the resource's current state.",
     412: "If-Match does not match the current ETag: the resource changed since it was read.",
@@ -205,6 +207,8 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
 
 _PROBLEM_SLUGS = {
     400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
     404: "not-found",
     409: "conflict",
     412: "precondition-failed",
@@ -235,16 +239,17 @@ NOT_MODIFIED = {
 
 READ_ONE = (404, 503)
 LIST = (422, 503)
-CREATE = (400, 415, 422, 503)
-UPDATE = (400, 404, 412, 415, 422, 428, 503)
-DELETE = (404, 412, 428, 503)
+CREATE = (400, 403, 415, 422, 503)
+UPDATE = (400, 403, 404, 412, 415, 422, 428, 503)
+DELETE = (403, 404, 412, 428, 503)
 HISTORY = (404, 422, 503)
 
 
 def responses(statuses: Sequence[int]) -> dict[int, ResponseSpec]:
-    """Problem responses for these statuses, always with 400: Litestar documents a 400
-    of its own shape for any route with parameters, and ours is problem+json."""
-    return problem_responses(*sorted({400, *statuses}))
+    """Problem responses for these statuses, always with 400 (Litestar documents a 400
+    of its own shape for any route with parameters; ours is problem+json) and 401 (a
+    bad key is refused on every route)."""
+    return problem_responses(*sorted({400, 401, *statuses}))
 
 
 ETAG_HEADER = ResponseHeader(

@@ -22,6 +22,7 @@ from litestar.testing import AsyncTestClient
 from service import devdb, migrate
 from service.app import create_app
 from service.settings import Settings
+from tests import keys
 
 
 def _with_database(url: str, dbname: str) -> str:
@@ -55,7 +56,13 @@ async def template_database(server_url: str) -> AsyncIterator[str]:
     admin = await asyncpg.connect(server_url)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
-        migrate.upgrade(_with_database(server_url, name))
+        url = _with_database(server_url, name)
+        migrate.upgrade(url)
+        template = await asyncpg.connect(url)
+        try:
+            await keys.install(template)
+        finally:
+            await template.close()
         yield name
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -82,6 +89,15 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    """A client with an admin key: the newsroom's view, allowed everything."""
+    async with AsyncTestClient(app=create_app(settings)) as test_client:
+        test_client.headers.update(keys.bearer(keys.ADMIN))
+        yield test_client
+
+
+@pytest.fixture
+async def anonymous_client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    """A client without a key: the public's view."""
     async with AsyncTestClient(app=create_app(settings)) as test_client:
         yield test_client
 

@@ -13,6 +13,7 @@ import httpx
 
 from service.app import create_app
 from service.settings import Settings
+from tests import keys
 
 BASE_URL = "http://testserver.local"  # the PUBLIC_BASE_URL the test settings use
 PROBLEM = "application/problem+json"
@@ -47,7 +48,12 @@ async def concurrent_client(settings: Settings) -> AsyncIterator[httpx.AsyncClie
     """
     app = create_app(settings)
     transport = httpx.ASGITransport(app=app)
-    async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(
+            transport=transport, base_url=BASE_URL, headers=keys.bearer(keys.ADMIN)
+        ) as http,
+    ):
         yield http
 
 

@@ -18,7 +18,7 @@ from service.assessments.schemas import (
     RetractRequest,
 )
 from service.assessments.service import assessment_service as service
-from service.auth import Actor
+from service.auth import Actor, public_read, requires_write
 from service.db import ReadDb, WriteTx
 from service.errors import invalid_field
 from service.history.schemas import HistoryPage, ResourceType
@@ -64,9 +64,11 @@ TextQuery = Annotated[
 class AssessmentController(Controller):
     path = "/v1/assessments"
     tags = ["Assessments"]
+    guards = [public_read]
 
     @post(
         "/",
+        guards=[requires_write],
         operation_id="CreateAssessment",
         summary="Create an assessment (a draft)",
         responses=http.responses(http.CREATE),
@@ -130,6 +132,7 @@ class AssessmentController(Controller):
 
     @patch(
         "/{id:uuid}",
+        guards=[requires_write],
         operation_id="UpdateAssessment",
         summary="Change a draft assessment (If-Match required)",
         description="Only drafts can be edited: any other state answers 409.",
@@ -150,6 +153,7 @@ class AssessmentController(Controller):
 
     @delete(
         "/{id:uuid}",
+        guards=[requires_write],
         operation_id="DeleteAssessment",
         summary="Delete a draft assessment (soft; If-Match required)",
         description="Only drafts can be deleted: retract a published assessment instead (409).",
@@ -162,6 +166,7 @@ class AssessmentController(Controller):
 
     @post(
         "/{id:uuid}/publish",
+        guards=[requires_write],
         operation_id="PublishAssessment",
         summary="Publish a draft assessment",
         description=(
@@ -186,6 +191,7 @@ class AssessmentController(Controller):
 
     @post(
         "/{id:uuid}/retract",
+        guards=[requires_write],
         operation_id="RetractAssessment",
         summary="Retract a published assessment",
         description=(

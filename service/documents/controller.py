@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import JSONBody, QueryParameter
 
 from service import http
-from service.auth import Actor
+from service.auth import Actor, public_read, requires_write
 from service.db import ReadDb, WriteTx
 from service.documents.schemas import (
     Document,
@@ -27,9 +27,11 @@ from service.subjects import Verdict
 class DocumentController(Controller):
     path = "/v1/documents"
     tags = ["Documents"]
+    guards = [public_read]
 
     @post(
         "/",
+        guards=[requires_write],
         operation_id="CreateDocument",
         summary="Create a document",
         responses=http.responses(http.CREATE),
@@ -102,6 +104,7 @@ class DocumentController(Controller):
 
     @patch(
         "/{id:uuid}",
+        guards=[requires_write],
         operation_id="UpdateDocument",
         summary="Change a document (If-Match required)",
         responses=http.responses(http.UPDATE),
@@ -121,6 +124,7 @@ class DocumentController(Controller):
 
     @delete(
         "/{id:uuid}",
+        guards=[requires_write],
         operation_id="DeleteDocument",
         summary="Delete a document (soft; If-Match required)",
         responses=http.responses(http.DELETE),

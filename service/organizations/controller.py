@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import JSONBody
 
 from service import http
-from service.auth import Actor
+from service.auth import Actor, public_read, requires_write
 from service.db import ReadDb, WriteTx
 from service.history.schemas import HistoryPage, ResourceType
 from service.history.service import list_history
@@ -24,9 +24,11 @@ from service.organizations.service import organization_service as service
 class OrganizationController(Controller):
     path = "/v1/organizations"
     tags = ["Organizations"]
+    guards = [public_read]
 
     @post(
         "/",
+        guards=[requires_write],
         operation_id="CreateOrganization",
         summary="Create an organization",
         responses=http.responses(http.CREATE),
@@ -78,6 +80,7 @@ class OrganizationController(Controller):
 
     @patch(
         "/{id:uuid}",
+        guards=[requires_write],
         operation_id="UpdateOrganization",
         summary="Change an organization (If-Match required)",
         responses=http.responses(http.UPDATE),
@@ -97,6 +100,7 @@ class OrganizationController(Controller):
 
     @delete(
         "/{id:uuid}",
+        guards=[requires_write],
         operation_id="DeleteOrganization",
         summary="Delete an organization (soft; If-Match required)",
         responses=http.responses(http.DELETE),

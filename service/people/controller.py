@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import JSONBody
 
 from service import http
-from service.auth import Actor
+from service.auth import Actor, public_read, requires_write
 from service.db import ReadDb, WriteTx
 from service.history.schemas import HistoryPage, ResourceType
 from service.history.service import list_history
@@ -24,9 +24,11 @@ from service.people.service import person_service as service
 class PersonController(Controller):
     path = "/v1/people"
     tags = ["People"]
+    guards = [public_read]
 
     @post(
         "/",
+        guards=[requires_write],
         operation_id="CreatePerson",
         summary="Create a person",
         responses=http.responses(http.CREATE),
@@ -78,6 +80,7 @@ class PersonController(Controller):
 
     @patch(
         "/{id:uuid}",
+        guards=[requires_write],
         operation_id="UpdatePerson",
         summary="Change a person (If-Match required)",
         responses=http.responses(http.UPDATE),
@@ -97,6 +100,7 @@ class PersonController(Controller):
 
     @delete(
         "/{id:uuid}",
+        guards=[requires_write],
         operation_id="DeletePerson",
         summary="Delete a person (soft; If-Match required)",
         responses=http.responses(http.DELETE),

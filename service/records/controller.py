@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get
 
 from service import http
+from service.auth import public_read
 from service.db import ReadDb
 from service.records.schemas import DocumentRecord, StatementRecord
 from service.records.service import document_record, statement_record
@@ -15,6 +16,7 @@ from service.records.service import document_record, statement_record
 class RecordController(Controller):
     path = "/v1"
     tags = ["Records"]
+    guards = [public_read]
 
     @get(
         "/documents/{id:uuid}/record",

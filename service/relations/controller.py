@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import JSONBody, QueryParameter
 
 from service import http
-from service.auth import Actor
+from service.auth import Actor, public_read, requires_write
 from service.db import ReadDb, WriteTx
 from service.history.schemas import HistoryPage, ResourceType
 from service.history.service import list_history
@@ -21,9 +21,11 @@ from service.relations.service import relation_service as service
 class RelationController(Controller):
     path = "/v1/relations"
     tags = ["Relations"]
+    guards = [public_read]
 
     @post(
         "/",
+        guards=[requires_write],
         operation_id="CreateRelation",
         summary="Create a relation between two statements or documents",
         description=(
@@ -101,6 +103,7 @@ class RelationController(Controller):
 
     @delete(
         "/{id:uuid}",
+        guards=[requires_write],
         operation_id="DeleteRelation",
         summary="Delete a relation (soft; If-Match required)",
         responses=http.responses(http.DELETE),

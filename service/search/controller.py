@@ -8,6 +8,7 @@ from litestar import Controller, get
 from litestar.params import QueryParameter
 
 from service import http
+from service.auth import public_read
 from service.db import ReadDb
 from service.errors import invalid_field
 from service.search.schemas import SearchResults
@@ -18,6 +19,7 @@ from service.subjects import SubjectType
 class SearchController(Controller):
     path = "/v1/search"
     tags = ["Search"]
+    guards = [public_read]
 
     @get(
         "/",

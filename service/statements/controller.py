@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import JSONBody, QueryParameter
 
 from service import http
-from service.auth import Actor
+from service.auth import Actor, public_read, requires_write
 from service.db import ReadDb, WriteTx
 from service.history.schemas import HistoryPage, ResourceType
 from service.history.service import list_history
@@ -27,9 +27,11 @@ from service.subjects import Verdict
 class StatementController(Controller):
     path = "/v1/statements"
     tags = ["Statements"]
+    guards = [public_read]
 
     @post(
         "/",
+        guards=[requires_write],
         operation_id="CreateStatement",
         summary="Create a statement",
         responses=http.responses(http.CREATE),
@@ -111,6 +113,7 @@ class StatementController(Controller):
 
     @patch(
         "/{id:uuid}",
+        guards=[requires_write],
         operation_id="UpdateStatement",
         summary="Change a statement (If-Match required)",
         responses=http.responses(http.UPDATE),
@@ -130,6 +133,7 @@ class StatementController(Controller):
 
     @delete(
         "/{id:uuid}",
+        guards=[requires_write],
         operation_id="DeleteStatement",
         summary="Delete a statement (soft; If-Match required)",
         responses=http.responses(http.DELETE),

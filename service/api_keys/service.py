@@ -1,0 +1,63 @@
+"""Issuing, listing and revoking API keys."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from service.api_keys import repository
+from service.api_keys.schemas import ApiKey, ApiKeyPage, NewApiKey
+from service.auth import KEY_PREFIX, Scope, highest, secret_digest
+from service.db import Connection
+from service.errors import NotFound
+from service.http import decode_cursor, encode_cursor
+from service.sql import Position
+
+_PREFIX_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_secret() -> tuple[str, str]:
+    """A fresh (prefix, secret): `vr_` and 8 characters that identify the key in
+    listings and logs, then 256 random bits. Only the secret's hash is stored."""
+    prefix = KEY_PREFIX + "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(8))
+    return prefix, f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+async def create_key(
+    conn: Connection, name: str, scopes: Sequence[Scope], expires_at: datetime | None = None
+) -> NewApiKey:
+    """Issue a key with the highest of `scopes` (which includes the lower ones)."""
+    scope = highest(scopes)
+    prefix, secret = new_secret()
+    key = await repository.insert(conn, name, scope, prefix, secret_digest(secret), expires_at)
+    return NewApiKey(**msgspec.structs.asdict(key), secret=secret)
+
+
+async def list_keys(conn: Connection, cursor: str | None, limit: int) -> ApiKeyPage:
+    after = decode_cursor(cursor, Position)
+    keys = await repository.page(conn, after, limit + 1)
+    next_cursor = None
+    if len(keys) > limit:
+        keys = keys[:limit]
+        next_cursor = encode_cursor(Position(created_at=keys[-1].created_at, id=keys[-1].id))
+    return ApiKeyPage(items=keys, next_cursor=next_cursor)
+
+
+async def get_key(conn: Connection, id: UUID) -> ApiKey:
+    key = await repository.get(conn, id)
+    if key is None:
+        raise NotFound(f"no API key with id {id}")
+    return key
+
+
+async def revoke_key(conn: Connection, id: UUID) -> ApiKey:
+    """Revoke for good (idempotent); the key answers 401 from then on."""
+    key = await repository.revoke(conn, id)
+    if key is None:
+        raise NotFound(f"no API key with id {id}")
+    return key
