@@ -19,9 +19,11 @@ import msgspec
 from service.db import Connection
 from service.errors import FieldError, InvalidInput, NotFound
 from service.history.repository import record_event
-from service.history.schemas import EventAction, ResourceType
+from service.history.schemas import EventAction, HistoryPage, ResourceType
+from service.history.service import list_history
 from service.http import IfMatch, decode_cursor, encode_cursor
 from service.sql import Conditions, Position, keyset_page
+from service.visibility import Audience
 
 T = TypeVar("T", bound=msgspec.Struct)
 
@@ -50,7 +52,11 @@ class Table(Generic[T]):
         json: str,
         struct: type[T],
         from_sql: str | None = None,
+        public_json: str | None = None,
+        public_condition: str | None = None,
     ) -> None:
+        """`public_json` and `public_condition` give what the public may see: the
+        representation (when it differs, e.g. in counts) and which rows."""
         self.name = name
         self.noun = noun
         self.alias = alias
@@ -60,6 +66,12 @@ class Table(Generic[T]):
         self._list_type = list[struct]  # type: ignore[valid-type]
         self._select_one = f"SELECT {json} FROM {self.from_sql} WHERE {alias}.id = $1 AND {alias}.deleted_at IS NULL"
         self._select_for_update = f"{self._select_one} FOR UPDATE OF {alias}"
+        self.public_json = public_json or json
+        self.public_condition = public_condition or "TRUE"
+        self._select_public = (
+            f"SELECT {self.public_json} FROM {self.from_sql} WHERE {alias}.id = $1"
+            f" AND {alias}.deleted_at IS NULL AND {self.public_condition}"
+        )
         self._soft_delete = f"UPDATE {name} SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING version"
         # FOR SHARE: a referenced row cannot be deleted until the referring write commits.
         self._live_ids = (
@@ -67,15 +79,35 @@ class Table(Generic[T]):
         )
         self._ever_existed = f"SELECT EXISTS (SELECT 1 FROM {name} WHERE id = $1)"
 
-    async def get(self, conn: Connection, id: UUID, *, lock: bool = False) -> T | None:
-        raw = await conn.fetchval(self._select_for_update if lock else self._select_one, id)
+    async def get(
+        self,
+        conn: Connection,
+        id: UUID,
+        *,
+        lock: bool = False,
+        audience: Audience = Audience.NEWSROOM,
+    ) -> T | None:
+        if audience is Audience.PUBLIC:
+            sql = self._select_public
+        else:
+            sql = self._select_for_update if lock else self._select_one
+        raw = await conn.fetchval(sql, id)
         return None if raw is None else msgspec.json.decode(raw, type=self.struct)
 
     async def page(
-        self, conn: Connection, conditions: Conditions, after: Position | None, limit: int
+        self,
+        conn: Connection,
+        conditions: Conditions,
+        after: Position | None,
+        limit: int,
+        audience: Audience = Audience.NEWSROOM,
     ) -> list[T]:
         conditions.clauses.insert(0, f"{self.alias}.deleted_at IS NULL")
-        sql, args = keyset_page(self.json, self.from_sql, conditions, after, limit, self.alias)
+        json = self.json
+        if audience is Audience.PUBLIC:
+            conditions.clauses.insert(1, self.public_condition)
+            json = self.public_json
+        sql, args = keyset_page(json, self.from_sql, conditions, after, limit, self.alias)
         raw = await conn.fetchval(sql, *args)
         return msgspec.json.decode(raw, type=self._list_type)
 
@@ -131,17 +163,32 @@ class ResourceService(ABC, Generic[T]):
     resource_type: ResourceType
     child_fields: frozenset[str] = frozenset()
 
-    async def get(self, conn: Connection, id: UUID) -> T:
-        found = await self.table.get(conn, id)
+    async def get(self, conn: Connection, id: UUID, audience: Audience = Audience.NEWSROOM) -> T:
+        """The live resource as this audience may see it; 404 otherwise."""
+        found = await self.table.get(conn, id, audience=audience)
         if found is None:
             raise NotFound(f"no {self.table.noun} with id {id}")
         return found
 
+    async def history(
+        self, conn: Connection, id: UUID, cursor: str | None, limit: int, audience: Audience
+    ) -> HistoryPage:
+        """Every change to the resource, oldest first. The newsroom sees the history of
+        deleted resources too; the public only that of resources it may see now."""
+        if audience is Audience.PUBLIC:
+            await self.get(conn, id, audience)
+        return await list_history(conn, self.resource_type, id, cursor, limit)
+
     async def page(
-        self, conn: Connection, conditions: Conditions, cursor: str | None, limit: int
+        self,
+        conn: Connection,
+        conditions: Conditions,
+        cursor: str | None,
+        limit: int,
+        audience: Audience = Audience.NEWSROOM,
     ) -> Page[T]:
         after = decode_cursor(cursor, Position)
-        items = await self.table.page(conn, conditions, after, limit)
+        items = await self.table.page(conn, conditions, after, limit, audience)
         next_cursor = None
         if len(items) > limit:
             items = items[:limit]

@@ -19,6 +19,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
+from service import idempotency
 from service.errors import ServiceUnavailable
 from service.settings import Settings
 
@@ -101,6 +102,12 @@ async def provide_read_connection(state: State) -> AsyncIterator[Connection]:
 
 
 async def provide_transaction(state: State) -> AsyncIterator[Connection]:
-    """A pooled connection inside one transaction for the whole request."""
+    """A pooled connection inside one transaction for the whole request.
+
+    A POST's Idempotency-Key is claimed first, in this transaction: a replay or a
+    conflict ends the request here, before the handler runs, and the first response is
+    recorded in this same transaction (see service/idempotency.py).
+    """
     async with acquire(state, state.settings) as connection, connection.transaction():
+        await idempotency.claim(connection)
         yield connection

@@ -50,14 +50,18 @@ LIVE_DENIALS = """
     LEFT JOIN statements rs ON rs.id = r.source_statement_id
     LEFT JOIN documents rd ON rd.id = r.source_document_id
     WHERE r.target_id = {subject} AND r.type = 'denies' AND r.deleted_at IS NULL
-      AND coalesce(rs.deleted_at, rd.deleted_at) IS NULL"""
+      AND coalesce(rs.deleted_at, rd.deleted_at) IS NULL {and_published}"""
 
 
-def verification_json(subject: str) -> str:
+def verification_json(subject: str, *, public: bool = False) -> str:
     """A SQL expression building the verification object of the subject whose id is
-    the SQL expression `subject` (e.g. `s.id`)."""
+    the SQL expression `subject` (e.g. `s.id`); `public` counts only denials that the
+    public may see (from public statements and documents)."""
     current = CURRENT_ASSESSMENT.format(subject=subject)
-    denials = LIVE_DENIALS.format(subject=subject)
+    denials = LIVE_DENIALS.format(
+        subject=subject,
+        and_published="AND coalesce(rs.visibility, rd.visibility) = 'public'" if public else "",
+    )
     return f"""(SELECT json_build_object(
         'status', CASE WHEN cur.id IS NULL THEN 'unassessed' ELSE 'assessed' END,
         'verdict', cur.verdict,

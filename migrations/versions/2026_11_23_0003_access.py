@@ -40,14 +40,15 @@ UPGRADE = [
     )""",
     "CREATE INDEX rate_limit_windows_age ON rate_limit_windows (window_start)",
     # The first response to a POST with an Idempotency-Key, written in the same
-    # transaction as the change it made; kept 24 hours.
+    # transaction as the change it made; kept 24 hours. `body` is NULL when the response
+    # held a secret (a new API key): that is never stored, only the fact it was sent.
     """CREATE TABLE idempotency_keys (
         caller text NOT NULL,
         key text NOT NULL CHECK (char_length(key) BETWEEN 1 AND 255),
         request_sha256 bytea NOT NULL,
         status_code integer NOT NULL,
         headers jsonb NOT NULL DEFAULT '{}',
-        body bytea NOT NULL,
+        body bytea,
         created_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (caller, key)
     )""",

@@ -10,7 +10,7 @@ from litestar.params import JSONBody
 from service import http
 from service.api_keys.schemas import ApiKey, ApiKeyCreate, ApiKeyPage, NewApiKey
 from service.api_keys.service import create_key, get_key, list_keys, revoke_key
-from service.auth import KeyCache, requires_admin
+from service.auth import requires_admin
 from service.db import ReadDb, WriteTx
 
 
@@ -65,9 +65,5 @@ class ApiKeyController(Controller):
         summary="Revoke an API key: it answers 401 from then on",
         responses=http.responses(http.READ_ONE),
     )
-    async def revoke_api_key(
-        self, request: Request[Any, Any, Any], tx: WriteTx, id: http.ResourceId
-    ) -> None:
+    async def revoke_api_key(self, tx: WriteTx, id: http.ResourceId) -> None:
         await revoke_key(tx, id)
-        cache: KeyCache = request.app.state.key_cache
-        cache.forget_all()

@@ -16,6 +16,7 @@ from service.auth import KEY_PREFIX, Scope, highest, secret_digest
 from service.db import Connection
 from service.errors import NotFound
 from service.http import decode_cursor, encode_cursor
+from service.notifications import notify
 from service.sql import Position
 
 _PREFIX_ALPHABET = string.ascii_lowercase + string.digits
@@ -56,8 +57,10 @@ async def get_key(conn: Connection, id: UUID) -> ApiKey:
 
 
 async def revoke_key(conn: Connection, id: UUID) -> ApiKey:
-    """Revoke for good (idempotent); the key answers 401 from then on."""
+    """Revoke for good (idempotent); the key answers 401 from then on, in every
+    process, as soon as this commits (the processes' key caches are told to forget)."""
     key = await repository.revoke(conn, id)
     if key is None:
         raise NotFound(f"no API key with id {id}")
+    await notify(conn, "api_keys")
     return key

@@ -21,9 +21,9 @@ from service.assessments.service import assessment_service as service
 from service.auth import Actor, public_read, requires_write
 from service.db import ReadDb, WriteTx
 from service.errors import invalid_field
-from service.history.schemas import HistoryPage, ResourceType
-from service.history.service import list_history
+from service.history.schemas import HistoryPage
 from service.subjects import Verdict
+from service.visibility import AudienceDep
 
 # Workflow actions honour If-Match when given, unlike PATCH and DELETE which need it.
 OptionalIfMatchHeader = Annotated[
@@ -98,6 +98,7 @@ class AssessmentController(Controller):
     async def list_assessments(
         self,
         db: ReadDb,
+        audience: AudienceDep,
         q: TextQuery = None,
         updated_since: http.UpdatedSince = None,
         subject_id: SubjectIdFilter = None,
@@ -113,6 +114,7 @@ class AssessmentController(Controller):
             subject_id=subject_id,
             state=_state(state_filter),
             verdict=verdict,
+            audience=audience,
             cursor=cursor,
             limit=limit,
         )
@@ -126,9 +128,13 @@ class AssessmentController(Controller):
         response_headers=[http.ETAG_HEADER],
     )
     async def get_assessment(
-        self, request: Request[Any, Any, Any], db: ReadDb, id: http.ResourceId
+        self,
+        request: Request[Any, Any, Any],
+        db: ReadDb,
+        audience: AudienceDep,
+        id: http.ResourceId,
     ) -> Response[Assessment]:
-        return http.entity_response(request, await service.get(db, id))
+        return http.entity_response(request, await service.get(db, id, audience))
 
     @patch(
         "/{id:uuid}",
@@ -223,9 +229,14 @@ class AssessmentController(Controller):
         responses=http.responses(http.HISTORY),
     )
     async def list_assessment_history(
-        self, db: ReadDb, id: http.ResourceId, cursor: http.Cursor = None, limit: http.Limit = 25
+        self,
+        db: ReadDb,
+        audience: AudienceDep,
+        id: http.ResourceId,
+        cursor: http.Cursor = None,
+        limit: http.Limit = 25,
     ) -> HistoryPage:
-        return await list_history(db, ResourceType.ASSESSMENT, id, cursor, limit)
+        return await service.history(db, id, cursor, limit, audience)
 
 
 def _state(value: str | None) -> AssessmentState | None:

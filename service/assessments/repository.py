@@ -8,6 +8,7 @@ from uuid import UUID
 from service.assessments.schemas import Assessment, AssessmentCreate, Evidence
 from service.crud import Table
 from service.db import Connection
+from service.visibility import PUBLISHED_ASSESSMENT
 
 ASSESSMENT_JSON = """json_build_object(
     'id', a.id,
@@ -25,7 +26,12 @@ ASSESSMENT_JSON = """json_build_object(
     'version', a.version, 'created_at', a.created_at, 'updated_at', a.updated_at)"""
 
 assessments = Table(
-    name="assessments", noun="assessment", alias="a", json=ASSESSMENT_JSON, struct=Assessment
+    name="assessments",
+    noun="assessment",
+    alias="a",
+    json=ASSESSMENT_JSON,
+    struct=Assessment,
+    public_condition=PUBLISHED_ASSESSMENT,
 )
 
 # The subject lives in one of two foreign-key columns (so the database guarantees it

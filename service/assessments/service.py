@@ -34,6 +34,7 @@ from service.organizations.repository import organizations
 from service.sql import Conditions
 from service.statements.repository import statements
 from service.subjects import VERDICTS_BY_SUBJECT, SubjectRef, SubjectType, Verdict
+from service.visibility import Audience
 
 SUBJECT_TABLES: dict[SubjectType, Table[Any]] = {
     SubjectType.STATEMENT: statements,
@@ -212,6 +213,7 @@ class AssessmentService(ResourceService[Assessment]):
         verdict: Verdict | None,
         cursor: str | None,
         limit: int,
+        audience: Audience = Audience.NEWSROOM,
     ) -> Page[Assessment]:
         conditions = Conditions()
         if q:
@@ -224,7 +226,7 @@ class AssessmentService(ResourceService[Assessment]):
             conditions.add("a.state = {}", state)
         if verdict:
             conditions.add("a.verdict = {}", verdict)
-        return await self.page(conn, conditions, cursor, limit)
+        return await self.page(conn, conditions, cursor, limit, audience)
 
     # ---- helpers ----------------------------------------------------------------------------
 

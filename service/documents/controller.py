@@ -19,9 +19,9 @@ from service.documents.schemas import (
     DocumentPatch,
 )
 from service.documents.service import document_service as service
-from service.history.schemas import HistoryPage, ResourceType
-from service.history.service import list_history
+from service.history.schemas import HistoryPage
 from service.subjects import Verdict
+from service.visibility import AudienceDep
 
 
 class DocumentController(Controller):
@@ -61,6 +61,7 @@ class DocumentController(Controller):
     async def list_documents(
         self,
         db: ReadDb,
+        audience: AudienceDep,
         q: http.FullText = None,
         updated_since: http.UpdatedSince = None,
         tag: http.TagFilter = None,
@@ -85,6 +86,7 @@ class DocumentController(Controller):
             issuer_id=issuer_id,
             kind=kind,
             verdict=verdict,
+            audience=audience,
             cursor=cursor,
             limit=limit,
         )
@@ -98,9 +100,13 @@ class DocumentController(Controller):
         response_headers=[http.ETAG_HEADER],
     )
     async def get_document(
-        self, request: Request[Any, Any, Any], db: ReadDb, id: http.ResourceId
+        self,
+        request: Request[Any, Any, Any],
+        db: ReadDb,
+        audience: AudienceDep,
+        id: http.ResourceId,
     ) -> Response[Document]:
-        return http.entity_response(request, await service.get(db, id))
+        return http.entity_response(request, await service.get(db, id, audience))
 
     @patch(
         "/{id:uuid}",
@@ -141,6 +147,11 @@ class DocumentController(Controller):
         responses=http.responses(http.HISTORY),
     )
     async def list_document_history(
-        self, db: ReadDb, id: http.ResourceId, cursor: http.Cursor = None, limit: http.Limit = 25
+        self,
+        db: ReadDb,
+        audience: AudienceDep,
+        id: http.ResourceId,
+        cursor: http.Cursor = None,
+        limit: http.Limit = 25,
     ) -> HistoryPage:
-        return await list_history(db, ResourceType.DOCUMENT, id, cursor, limit)
+        return await service.history(db, id, cursor, limit, audience)

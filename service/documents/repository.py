@@ -9,9 +9,10 @@ from service.crud import Table
 from service.db import Connection
 from service.documents.schemas import Document, DocumentCreate
 from service.verification import verification_json
+from service.visibility import PUBLISHED_DOCUMENT
 
 
-def document_json(extra: str = "") -> str:
+def document_json(extra: str = "", *, public: bool = False) -> str:
     """The representation of document `d` as SQL JSON; `extra` adds key/value pairs."""
     return f"""json_build_object({extra}
     'id', d.id, 'title', d.title, 'kind', d.kind, 'issuer_id', d.issuer_id,
@@ -20,15 +21,24 @@ def document_json(extra: str = "") -> str:
     'language', d.language, 'sha256', d.sha256,
     'appearances', {appearances.appearances_json("document_id", "d.id")},
     'tags', d.tags, 'visibility', d.visibility,
-    'verification', {verification_json("d.id")},
+    'verification', {verification_json("d.id", public=public)},
     'version', d.version, 'created_at', d.created_at, 'updated_at', d.updated_at)"""
 
 
 DOCUMENT_JSON = document_json()
 # In records and search results a document says what it is.
 DOCUMENT_ITEM_JSON = document_json("'type', 'document',")
+PUBLIC_DOCUMENT_ITEM_JSON = document_json("'type', 'document',", public=True)
 
-documents = Table(name="documents", noun="document", alias="d", json=DOCUMENT_JSON, struct=Document)
+documents = Table(
+    name="documents",
+    noun="document",
+    alias="d",
+    json=DOCUMENT_JSON,
+    struct=Document,
+    public_json=document_json(public=True),
+    public_condition=PUBLISHED_DOCUMENT,
+)
 
 INSERT_DOCUMENT = """
 INSERT INTO documents (id, title, kind, issuer_id, author_id, recipient, dated_on,

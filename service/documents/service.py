@@ -18,6 +18,7 @@ from service.people.repository import people
 from service.relations.service import relation_service
 from service.sql import Conditions
 from service.subjects import Verdict
+from service.visibility import Audience
 
 
 class DocumentService(ResourceService[Document]):
@@ -55,6 +56,7 @@ class DocumentService(ResourceService[Document]):
         verdict: Verdict | None,
         cursor: str | None,
         limit: int,
+        audience: Audience = Audience.NEWSROOM,
     ) -> Page[Document]:
         conditions = Conditions()
         if q:
@@ -69,7 +71,7 @@ class DocumentService(ResourceService[Document]):
             conditions.add("d.kind = {}", kind)
         if verdict:
             conditions.add(verification.current_verdict_is("d.id"), verdict)
-        return await self.page(conn, conditions, cursor, limit)
+        return await self.page(conn, conditions, cursor, limit, audience)
 
 
 document_service = DocumentService()

@@ -10,8 +10,7 @@ from litestar.params import JSONBody
 from service import http
 from service.auth import Actor, public_read, requires_write
 from service.db import ReadDb, WriteTx
-from service.history.schemas import HistoryPage, ResourceType
-from service.history.service import list_history
+from service.history.schemas import HistoryPage
 from service.people.schemas import (
     Person,
     PersonCreate,
@@ -19,6 +18,7 @@ from service.people.schemas import (
     PersonPatch,
 )
 from service.people.service import person_service as service
+from service.visibility import AudienceDep
 
 
 class PersonController(Controller):
@@ -74,9 +74,13 @@ class PersonController(Controller):
         response_headers=[http.ETAG_HEADER],
     )
     async def get_person(
-        self, request: Request[Any, Any, Any], db: ReadDb, id: http.ResourceId
+        self,
+        request: Request[Any, Any, Any],
+        db: ReadDb,
+        audience: AudienceDep,
+        id: http.ResourceId,
     ) -> Response[Person]:
-        return http.entity_response(request, await service.get(db, id))
+        return http.entity_response(request, await service.get(db, id, audience))
 
     @patch(
         "/{id:uuid}",
@@ -117,6 +121,11 @@ class PersonController(Controller):
         responses=http.responses(http.HISTORY),
     )
     async def list_person_history(
-        self, db: ReadDb, id: http.ResourceId, cursor: http.Cursor = None, limit: http.Limit = 25
+        self,
+        db: ReadDb,
+        audience: AudienceDep,
+        id: http.ResourceId,
+        cursor: http.Cursor = None,
+        limit: http.Limit = 25,
     ) -> HistoryPage:
-        return await list_history(db, ResourceType.PERSON, id, cursor, limit)
+        return await service.history(db, id, cursor, limit, audience)

@@ -11,6 +11,7 @@ from service.auth import public_read
 from service.db import ReadDb
 from service.records.schemas import DocumentRecord, StatementRecord
 from service.records.service import document_record, statement_record
+from service.visibility import AudienceDep
 
 
 class RecordController(Controller):
@@ -31,9 +32,13 @@ class RecordController(Controller):
         response_headers=[http.ETAG_HEADER],
     )
     async def get_document_record(
-        self, request: Request[Any, Any, Any], db: ReadDb, id: http.ResourceId
+        self,
+        request: Request[Any, Any, Any],
+        db: ReadDb,
+        audience: AudienceDep,
+        id: http.ResourceId,
     ) -> Response[DocumentRecord]:
-        return http.entity_response(request, await document_record(db, id))
+        return http.entity_response(request, await document_record(db, id, audience))
 
     @get(
         "/statements/{id:uuid}/record",
@@ -48,6 +53,10 @@ class RecordController(Controller):
         response_headers=[http.ETAG_HEADER],
     )
     async def get_statement_record(
-        self, request: Request[Any, Any, Any], db: ReadDb, id: http.ResourceId
+        self,
+        request: Request[Any, Any, Any],
+        db: ReadDb,
+        audience: AudienceDep,
+        id: http.ResourceId,
     ) -> Response[StatementRecord]:
-        return http.entity_response(request, await statement_record(db, id))
+        return http.entity_response(request, await statement_record(db, id, audience))

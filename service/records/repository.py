@@ -9,23 +9,34 @@ import msgspec
 
 from service.assessments.repository import ASSESSMENT_JSON
 from service.db import Connection
-from service.documents.repository import DOCUMENT_ITEM_JSON
+from service.documents.repository import DOCUMENT_ITEM_JSON, PUBLIC_DOCUMENT_ITEM_JSON
 from service.organizations.repository import ORGANIZATION_JSON
 from service.records.schemas import RecordParts
-from service.statements.repository import STATEMENT_ITEM_JSON
+from service.statements.repository import PUBLIC_STATEMENT_ITEM_JSON, STATEMENT_ITEM_JSON
 from service.subjects import SubjectType
 from service.verification import CURRENT_ASSESSMENT
+from service.visibility import Audience
 
-_SUBJECT = {
-    SubjectType.STATEMENT: f"SELECT {STATEMENT_ITEM_JSON} FROM statements s WHERE s.id = $1 AND s.deleted_at IS NULL",
-    SubjectType.DOCUMENT: f"SELECT {DOCUMENT_ITEM_JSON} FROM documents d WHERE d.id = $1 AND d.deleted_at IS NULL",
-}
 
-_REST = f"""
+def _record_sql(subject_type: SubjectType, public: bool) -> str:
+    """The record query for one subject type and audience. For the public, the subject
+    and every related item must be published, and drafts are left out."""
+    statement_item = PUBLIC_STATEMENT_ITEM_JSON if public else STATEMENT_ITEM_JSON
+    document_item = PUBLIC_DOCUMENT_ITEM_JSON if public else DOCUMENT_ITEM_JSON
+    only_public = "AND {alias}.visibility = 'public'" if public else ""
+    subject = {
+        SubjectType.STATEMENT: f"SELECT {statement_item} FROM statements s"
+        f" WHERE s.id = $1 AND s.deleted_at IS NULL {only_public.format(alias='s')}",
+        SubjectType.DOCUMENT: f"SELECT {document_item} FROM documents d"
+        f" WHERE d.id = $1 AND d.deleted_at IS NULL {only_public.format(alias='d')}",
+    }[subject_type]
+    no_drafts = "AND a.state <> 'draft'" if public else ""
+    related_published = "AND coalesce(s.visibility, d.visibility) = 'public'" if public else ""
+    return f"""SELECT json_build_object('subject', ({subject}),
     'assessments', coalesce((
         SELECT json_agg({ASSESSMENT_JSON}
             ORDER BY coalesce(a.published_at, a.created_at) DESC, a.created_at DESC, a.id DESC)
-        FROM assessments a WHERE a.subject_id = $1 AND a.deleted_at IS NULL), '[]'),
+        FROM assessments a WHERE a.subject_id = $1 AND a.deleted_at IS NULL {no_drafts}), '[]'),
     'corroborations', coalesce((
         SELECT json_agg(json_build_object(
             'organization', {ORGANIZATION_JSON}, 'url', ev.url, 'assessment_id', ev.assessment_id)
@@ -39,7 +50,7 @@ _REST = f"""
             'relation', json_build_object(
                 'id', r.id, 'type', r.type, 'note', r.note,
                 'direction', CASE WHEN r.source_id = $1 THEN 'outgoing' ELSE 'incoming' END),
-            'item', CASE WHEN s.id IS NOT NULL THEN {STATEMENT_ITEM_JSON} ELSE {DOCUMENT_ITEM_JSON} END)
+            'item', CASE WHEN s.id IS NOT NULL THEN {statement_item} ELSE {document_item} END)
             ORDER BY r.created_at, r.id)
         FROM relations r
         LEFT JOIN statements s ON s.deleted_at IS NULL AND s.id = CASE
@@ -47,14 +58,18 @@ _REST = f"""
         LEFT JOIN documents d ON d.deleted_at IS NULL AND d.id = CASE
             WHEN r.source_id = $1 THEN r.target_document_id ELSE r.source_document_id END
         WHERE (r.source_id = $1 OR r.target_id = $1) AND r.deleted_at IS NULL
-          AND (s.id IS NOT NULL OR d.id IS NOT NULL)), '[]')"""
+          AND (s.id IS NOT NULL OR d.id IS NOT NULL) {related_published}), '[]'))"""
+
 
 RECORD_SQL = {
-    subject_type: f"SELECT json_build_object('subject', ({subject_sql}), {_REST})"
-    for subject_type, subject_sql in _SUBJECT.items()
+    (subject_type, audience): _record_sql(subject_type, audience is Audience.PUBLIC)
+    for subject_type in SubjectType
+    for audience in Audience
 }
 
 
-async def record_parts(conn: Connection, subject_type: SubjectType, id: UUID) -> RecordParts:
-    raw = await conn.fetchval(RECORD_SQL[subject_type], id)
+async def record_parts(
+    conn: Connection, subject_type: SubjectType, id: UUID, audience: Audience
+) -> RecordParts:
+    raw = await conn.fetchval(RECORD_SQL[subject_type, audience], id)
     return msgspec.json.decode(raw, type=RecordParts)

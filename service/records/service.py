@@ -21,10 +21,11 @@ from service.records.schemas import (
 )
 from service.statements.schemas import StatementItem
 from service.subjects import VERDICT_LABELS, SubjectType
+from service.visibility import Audience
 
 
-async def document_record(conn: Connection, id: UUID) -> DocumentRecord:
-    parts = await repository.record_parts(conn, SubjectType.DOCUMENT, id)
+async def document_record(conn: Connection, id: UUID, audience: Audience) -> DocumentRecord:
+    parts = await repository.record_parts(conn, SubjectType.DOCUMENT, id, audience)
     if not isinstance(parts.subject, DocumentItem):
         raise NotFound(f"no document with id {id}")
     return DocumentRecord(
@@ -36,8 +37,8 @@ async def document_record(conn: Connection, id: UUID) -> DocumentRecord:
     )
 
 
-async def statement_record(conn: Connection, id: UUID) -> StatementRecord:
-    parts = await repository.record_parts(conn, SubjectType.STATEMENT, id)
+async def statement_record(conn: Connection, id: UUID, audience: Audience) -> StatementRecord:
+    parts = await repository.record_parts(conn, SubjectType.STATEMENT, id, audience)
     if not isinstance(parts.subject, StatementItem):
         raise NotFound(f"no statement with id {id}")
     return StatementRecord(

@@ -12,10 +12,10 @@ from litestar.params import JSONBody, QueryParameter
 from service import http
 from service.auth import Actor, public_read, requires_write
 from service.db import ReadDb, WriteTx
-from service.history.schemas import HistoryPage, ResourceType
-from service.history.service import list_history
+from service.history.schemas import HistoryPage
 from service.relations.schemas import Relation, RelationCreate, RelationPage, RelationType
 from service.relations.service import relation_service as service
+from service.visibility import AudienceDep
 
 
 class RelationController(Controller):
@@ -59,6 +59,7 @@ class RelationController(Controller):
     async def list_relations(
         self,
         db: ReadDb,
+        audience: AudienceDep,
         source_id: Annotated[
             UUID | None, QueryParameter(description="Only relations from this resource.")
         ] = None,
@@ -84,6 +85,7 @@ class RelationController(Controller):
             resource_id=resource_id,
             type=relation_type,
             updated_since=updated_since,
+            audience=audience,
             cursor=cursor,
             limit=limit,
         )
@@ -97,9 +99,13 @@ class RelationController(Controller):
         response_headers=[http.ETAG_HEADER],
     )
     async def get_relation(
-        self, request: Request[Any, Any, Any], db: ReadDb, id: http.ResourceId
+        self,
+        request: Request[Any, Any, Any],
+        db: ReadDb,
+        audience: AudienceDep,
+        id: http.ResourceId,
     ) -> Response[Relation]:
-        return http.entity_response(request, await service.get(db, id))
+        return http.entity_response(request, await service.get(db, id, audience))
 
     @delete(
         "/{id:uuid}",
@@ -120,6 +126,11 @@ class RelationController(Controller):
         responses=http.responses(http.HISTORY),
     )
     async def list_relation_history(
-        self, db: ReadDb, id: http.ResourceId, cursor: http.Cursor = None, limit: http.Limit = 25
+        self,
+        db: ReadDb,
+        audience: AudienceDep,
+        id: http.ResourceId,
+        cursor: http.Cursor = None,
+        limit: http.Limit = 25,
     ) -> HistoryPage:
-        return await list_history(db, ResourceType.RELATION, id, cursor, limit)
+        return await service.history(db, id, cursor, limit, audience)

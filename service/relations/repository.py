@@ -14,6 +14,7 @@ from service.crud import Table
 from service.db import Connection
 from service.relations.schemas import Relation, RelationCreate
 from service.subjects import SubjectRef, SubjectType
+from service.visibility import PUBLISHED_RELATION
 
 RELATION_JSON = """json_build_object(
     'id', r.id,
@@ -23,7 +24,14 @@ RELATION_JSON = """json_build_object(
     'note', r.note,
     'version', r.version, 'created_at', r.created_at, 'updated_at', r.updated_at)"""
 
-relations = Table(name="relations", noun="relation", alias="r", json=RELATION_JSON, struct=Relation)
+relations = Table(
+    name="relations",
+    noun="relation",
+    alias="r",
+    json=RELATION_JSON,
+    struct=Relation,
+    public_condition=PUBLISHED_RELATION,
+)
 
 INSERT_RELATION = """
 INSERT INTO relations (id, source_statement_id, source_document_id, type,

@@ -27,6 +27,7 @@ from service.relations.schemas import Relation, RelationCreate, RelationType
 from service.sql import Conditions
 from service.statements.repository import statements
 from service.subjects import SubjectRef, SubjectType
+from service.visibility import Audience
 
 END_TABLES: dict[SubjectType, Table[Any]] = {
     SubjectType.STATEMENT: statements,
@@ -87,6 +88,7 @@ class RelationService(ResourceService[Relation]):
         updated_since: datetime | None,
         cursor: str | None,
         limit: int,
+        audience: Audience = Audience.NEWSROOM,
     ) -> Page[Relation]:
         conditions = Conditions()
         if source_id:
@@ -99,7 +101,7 @@ class RelationService(ResourceService[Relation]):
             conditions.add("r.type = {}", type)
         if updated_since:
             conditions.add("r.updated_at >= {}", updated_since)
-        return await self.page(conn, conditions, cursor, limit)
+        return await self.page(conn, conditions, cursor, limit, audience)
 
     async def delete_touching(self, conn: Connection, resource_id: UUID, actor: str | None) -> None:
         """Soft-delete every live relation to or from a resource being deleted, each with

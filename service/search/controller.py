@@ -14,6 +14,7 @@ from service.errors import invalid_field
 from service.search.schemas import SearchResults
 from service.search.service import search
 from service.subjects import SubjectType
+from service.visibility import AudienceDep
 
 
 class SearchController(Controller):
@@ -30,6 +31,7 @@ class SearchController(Controller):
     async def search(
         self,
         db: ReadDb,
+        audience: AudienceDep,
         q: Annotated[
             str,
             QueryParameter(
@@ -55,4 +57,4 @@ class SearchController(Controller):
             wanted = {SubjectType(t.strip()) for t in types.split(",") if t.strip()}
         except ValueError:
             raise invalid_field("types", "each type must be statement or document") from None
-        return await search(db, q, wanted or set(SubjectType), cursor, limit)
+        return await search(db, q, wanted or set(SubjectType), cursor, limit, audience)

@@ -7,9 +7,10 @@ from uuid import UUID
 import msgspec
 
 from service.db import Connection
-from service.documents.repository import DOCUMENT_ITEM_JSON
+from service.documents.repository import DOCUMENT_ITEM_JSON, PUBLIC_DOCUMENT_ITEM_JSON
 from service.search.schemas import SearchHit
-from service.statements.repository import STATEMENT_ITEM_JSON
+from service.statements.repository import PUBLIC_STATEMENT_ITEM_JSON, STATEMENT_ITEM_JSON
+from service.visibility import Audience
 
 # Matched words are wrapped in control characters that cannot occur in the stored text
 # after escaping, so the service can escape the snippet and then add <mark> safely.
@@ -25,13 +26,18 @@ _HEADLINE_OPTIONS = (
 # ts_headline re-parses the text, so it runs on at most `limit` rows.
 TSQUERY = "websearch_to_tsquery('english', $1)"
 
-SEARCH = f"""
+
+def _search_sql(public: bool) -> str:
+    only_public = "AND {alias}.visibility = 'public'" if public else ""
+    statement_item = PUBLIC_STATEMENT_ITEM_JSON if public else STATEMENT_ITEM_JSON
+    document_item = PUBLIC_DOCUMENT_ITEM_JSON if public else DOCUMENT_ITEM_JSON
+    return f"""
 WITH matched AS (
     SELECT s.id FROM statements s
-    WHERE $2 AND s.deleted_at IS NULL AND s.search @@ {TSQUERY}
+    WHERE $2 AND s.deleted_at IS NULL AND s.search @@ {TSQUERY} {only_public.format(alias="s")}
     UNION
     SELECT s.id FROM statements s
-    WHERE $2 AND s.deleted_at IS NULL AND s.speaker_id IN (
+    WHERE $2 AND s.deleted_at IS NULL {only_public.format(alias="s")} AND s.speaker_id IN (
         SELECT p.id FROM people p
         WHERE p.deleted_at IS NULL AND to_tsvector('english', p.names) @@ {TSQUERY})
 ),
@@ -42,7 +48,7 @@ hits AS (
     UNION ALL
     SELECT 'document', d.id, ts_rank_cd(d.search, {TSQUERY})::real
     FROM documents d
-    WHERE $3 AND d.deleted_at IS NULL AND d.search @@ {TSQUERY}
+    WHERE $3 AND d.deleted_at IS NULL AND d.search @@ {TSQUERY} {only_public.format(alias="d")}
 ),
 page AS (
     SELECT type, id, score FROM hits
@@ -57,12 +63,15 @@ SELECT coalesce(json_agg(json_build_object(
         ELSE ts_headline('english', d.title || ' — ' || coalesce(d.summary, '') || ' '
                          || coalesce(left(d.body_text, 20000), ''), {TSQUERY}, '{_HEADLINE_OPTIONS}')
     END,
-    'item', CASE page.type WHEN 'statement' THEN {STATEMENT_ITEM_JSON} ELSE {DOCUMENT_ITEM_JSON} END
+    'item', CASE page.type WHEN 'statement' THEN {statement_item} ELSE {document_item} END
 ) ORDER BY page.score DESC, page.id DESC), '[]')
 FROM page
 LEFT JOIN statements s ON page.type = 'statement' AND s.id = page.id
 LEFT JOIN documents d ON page.type = 'document' AND d.id = page.id
 """
+
+
+SEARCH = {audience: _search_sql(audience is Audience.PUBLIC) for audience in Audience}
 
 
 async def search(
@@ -73,9 +82,10 @@ async def search(
     documents: bool,
     after: tuple[float, UUID] | None,
     limit: int,
+    audience: Audience,
 ) -> list[SearchHit]:
     raw = await conn.fetchval(
-        SEARCH,
+        SEARCH[audience],
         q,
         statements,
         documents,

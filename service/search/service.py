@@ -9,10 +9,16 @@ from service.http import decode_cursor, encode_cursor
 from service.search import repository
 from service.search.schemas import SearchPosition, SearchResults
 from service.subjects import SubjectType
+from service.visibility import Audience
 
 
 async def search(
-    conn: Connection, q: str, types: set[SubjectType], cursor: str | None, limit: int
+    conn: Connection,
+    q: str,
+    types: set[SubjectType],
+    cursor: str | None,
+    limit: int,
+    audience: Audience,
 ) -> SearchResults:
     """Statements (quote, context, speaker) and documents (title, summary, body)
     matching `q` in web-search syntax, best first. Odd input never errors: a query
@@ -26,6 +32,7 @@ async def search(
         documents=SubjectType.DOCUMENT in types,
         after=(position.score, position.id) if position else None,
         limit=limit + 1,
+        audience=audience,
     )
     next_cursor = None
     if len(hits) > limit:

@@ -12,8 +12,7 @@ from litestar.params import JSONBody, QueryParameter
 from service import http
 from service.auth import Actor, public_read, requires_write
 from service.db import ReadDb, WriteTx
-from service.history.schemas import HistoryPage, ResourceType
-from service.history.service import list_history
+from service.history.schemas import HistoryPage
 from service.statements.schemas import (
     Statement,
     StatementCreate,
@@ -22,6 +21,7 @@ from service.statements.schemas import (
 )
 from service.statements.service import statement_service as service
 from service.subjects import Verdict
+from service.visibility import AudienceDep
 
 
 class StatementController(Controller):
@@ -61,6 +61,7 @@ class StatementController(Controller):
     async def list_statements(
         self,
         db: ReadDb,
+        audience: AudienceDep,
         q: http.FullText = None,
         updated_since: http.UpdatedSince = None,
         tag: http.TagFilter = None,
@@ -94,6 +95,7 @@ class StatementController(Controller):
             said_before=said_before,
             verdict=verdict,
             related_to=related_to,
+            audience=audience,
             cursor=cursor,
             limit=limit,
         )
@@ -107,9 +109,13 @@ class StatementController(Controller):
         response_headers=[http.ETAG_HEADER],
     )
     async def get_statement(
-        self, request: Request[Any, Any, Any], db: ReadDb, id: http.ResourceId
+        self,
+        request: Request[Any, Any, Any],
+        db: ReadDb,
+        audience: AudienceDep,
+        id: http.ResourceId,
     ) -> Response[Statement]:
-        return http.entity_response(request, await service.get(db, id))
+        return http.entity_response(request, await service.get(db, id, audience))
 
     @patch(
         "/{id:uuid}",
@@ -150,6 +156,11 @@ class StatementController(Controller):
         responses=http.responses(http.HISTORY),
     )
     async def list_statement_history(
-        self, db: ReadDb, id: http.ResourceId, cursor: http.Cursor = None, limit: http.Limit = 25
+        self,
+        db: ReadDb,
+        audience: AudienceDep,
+        id: http.ResourceId,
+        cursor: http.Cursor = None,
+        limit: http.Limit = 25,
     ) -> HistoryPage:
-        return await list_history(db, ResourceType.STATEMENT, id, cursor, limit)
+        return await service.history(db, id, cursor, limit, audience)

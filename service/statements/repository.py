@@ -10,27 +10,34 @@ from service.db import Connection
 from service.people.repository import PERSON_JSON
 from service.statements.schemas import Statement, StatementCreate
 from service.verification import verification_json
+from service.visibility import PUBLISHED_STATEMENT
 
 
-def statement_json(extra: str = "") -> str:
+def statement_json(extra: str = "", *, public: bool = False) -> str:
     """The representation of statement `s` as SQL JSON; `extra` adds key/value pairs."""
     return f"""json_build_object({extra}
     'id', s.id, 'speaker_id', s.speaker_id, 'text', s.text, 'said_at', s.said_at,
     'medium', s.medium, 'context', s.context, 'language', s.language,
     'appearances', {appearances.appearances_json("statement_id", "s.id")},
     'tags', s.tags, 'visibility', s.visibility,
-    'verification', {verification_json("s.id")},
+    'verification', {verification_json("s.id", public=public)},
     'version', s.version, 'created_at', s.created_at, 'updated_at', s.updated_at)"""
 
 
 STATEMENT_JSON = statement_json()
 # In records and search results a statement says what it is and who said it.
-STATEMENT_ITEM_JSON = statement_json(
-    f"'type', 'statement', 'speaker', (SELECT {PERSON_JSON} FROM people p WHERE p.id = s.speaker_id),"
-)
+_ITEM = f"'type', 'statement', 'speaker', (SELECT {PERSON_JSON} FROM people p WHERE p.id = s.speaker_id),"
+STATEMENT_ITEM_JSON = statement_json(_ITEM)
+PUBLIC_STATEMENT_ITEM_JSON = statement_json(_ITEM, public=True)
 
 statements = Table(
-    name="statements", noun="statement", alias="s", json=STATEMENT_JSON, struct=Statement
+    name="statements",
+    noun="statement",
+    alias="s",
+    json=STATEMENT_JSON,
+    struct=Statement,
+    public_json=statement_json(public=True),
+    public_condition=PUBLISHED_STATEMENT,
 )
 
 INSERT_STATEMENT = """

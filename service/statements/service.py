@@ -17,6 +17,7 @@ from service.sql import Conditions
 from service.statements import repository
 from service.statements.schemas import Statement
 from service.subjects import Verdict
+from service.visibility import Audience, published_subject
 
 
 class StatementService(ResourceService[Statement]):
@@ -54,6 +55,7 @@ class StatementService(ResourceService[Statement]):
         related_to: UUID | None,
         cursor: str | None,
         limit: int,
+        audience: Audience = Audience.NEWSROOM,
     ) -> Page[Statement]:
         conditions = Conditions()
         if q:
@@ -72,7 +74,10 @@ class StatementService(ResourceService[Statement]):
             conditions.add(verification.current_verdict_is("s.id"), verdict)
         if related_to:
             conditions.add(verification.related_to("s.id"), related_to)
-        return await self.page(conn, conditions, cursor, limit)
+            if audience is Audience.PUBLIC:
+                # Relations to unpublished material are not published either.
+                conditions.add(published_subject("{0}"), related_to)
+        return await self.page(conn, conditions, cursor, limit, audience)
 
 
 statement_service = StatementService()

@@ -9,6 +9,7 @@ import pytest
 from service import example
 from service.example import example_id
 from service.records.service import document_record
+from service.visibility import Audience
 from tests.helpers import create_person, create_statement
 
 pytestmark = pytest.mark.asyncio
@@ -95,7 +96,7 @@ async def test_record_reads_in_one_query_however_many_related_items(client, db):
 
         db.add_query_logger(log)
         try:
-            await document_record(db, letter["id"])
+            await document_record(db, letter["id"], Audience.NEWSROOM)
             await asyncio.sleep(0.01)  # asyncpg calls query loggers soon after, not inline
         finally:
             db.remove_query_logger(log)
@@ -116,4 +117,4 @@ async def test_record_reads_in_one_query_however_many_related_items(client, db):
         await relate()
     with_twelve = await queries_for_record()
     assert with_one == with_twelve == 1
-    assert len((await document_record(db, letter["id"])).related) == 12
+    assert len((await document_record(db, letter["id"], Audience.NEWSROOM)).related) == 12

@@ -144,12 +144,14 @@ async def test_search_and_filters_use_their_indexes(db):
     # VACUUM moves the fresh rows out of the GIN pending lists, as autovacuum would.
     await db.execute("VACUUM ANALYZE")
     from service.search.repository import SEARCH
+    from service.visibility import Audience
 
     plan = "\n".join(
         r[0]
         for r in await db.fetch(
             "EXPLAIN "
-            + SEARCH.replace("$1", "'topic7'")
+            + SEARCH[Audience.PUBLIC]
+            .replace("$1", "'topic7'")
             .replace("$2", "true")
             .replace("$3", "true")
             .replace("$4::real", "NULL::real")
