@@ -57,15 +57,22 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def create_api_key(args: argparse.Namespace) -> None:
+    import asyncpg
+
     from service.api_keys.service import create_key
     from service.auth import Scope
 
-    async def create() -> str:
-        import asyncpg
+    try:
+        scopes = [Scope(scope.strip()) for scope in args.scopes.split(",") if scope.strip()]
+    except ValueError:
+        scopes = []
+    if not scopes:
+        sys.exit("--scopes must be read, write or admin (admin implies write implies read)")
+    database_url = _settings().database_url
 
-        conn = await asyncpg.connect(_settings().database_url)
+    async def create() -> str:
+        conn = await asyncpg.connect(database_url)
         try:
-            scopes = [Scope(s.strip()) for s in args.scopes.split(",") if s.strip()]
             key = await create_key(conn, args.name, scopes)
         finally:
             await conn.close()
