@@ -71,8 +71,8 @@ _VALID_KEY = re.compile(r"[!-~]{1,255}")
 PURGE_ONE_IN = 100
 PURGE_BATCH = 500
 
-# The dependency transaction is the transaction the handler writes in, i.e. the
-# one the record must be written in: `tx` is the only way to get it.
+# The dependency that opens the transaction a handler writes in, which is where the key
+# is claimed and the record written: a POST without it could not honour the header.
 TRANSACTION_DEPENDENCY = "tx"
 
 _LOCK = "SELECT pg_try_advisory_xact_lock($1)"
@@ -240,7 +240,16 @@ async def record(response: ASGIApp) -> ASGIApp:
     )
     # Rendered once: what is stored is byte for byte what is sent (bytes pass as they are).
     response.content = body
-    headers = {"Content-Type": media_type, **{k: str(v) for k, v in response.headers.items()}}
+    # A replay is served by an exception handler, outside the route's response pipeline:
+    # store the headers the route adds on its own too, so the replay carries them.
+    static = {
+        h.name: str(h.value) for h in handler.resolve_response_headers() if not h.documentation_only
+    }
+    headers = {
+        "Content-Type": media_type,
+        **static,
+        **{k: str(v) for k, v in response.headers.items()},
+    }
     kept = None if _holds_secret(headers) else body
     conn = attempt.connection
     recorded = await conn.fetchval(
@@ -329,8 +338,8 @@ REPLAYED = ResponseHeader(
     value="",  # documents the header as a string; never sent as is
 )
 _ALSO = {
-    409: f"Or a request with the same {HEADER} is still in progress (retry after `Retry-After`).",
-    422: f"Or {HEADER} is malformed, or was used before with a different request.",
+    409: f"Also when a request with the same {HEADER} is still in progress (retry after `Retry-After` seconds).",
+    422: f"Also when {HEADER} is malformed, or was used before with a different request.",
 }
 
 
