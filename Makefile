@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 PYTHON ?= python3
 
-.PHONY: help install run test lint format openapi check-openapi clean-data
+.PHONY: help install run test fuzz lint format openapi check-openapi clean-data
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -27,6 +27,12 @@ run: install ## Serve the API with the founding example on http://127.0.0.1:8000
 test: install ## Run the whole test suite against a real PostgreSQL
 	@bash scripts/ensure-postgres
 	$(UV) run pytest
+
+# The suite runs tests/test_fuzz.py with 25 examples per operation; this runs it longer.
+FUZZ_EXAMPLES ?= 500
+fuzz: install ## Schemathesis against the app, FUZZ_EXAMPLES (500) examples per operation
+	@bash scripts/ensure-postgres
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(UV) run pytest -p no:cacheprovider tests/test_fuzz.py
 
 lint: install ## ruff (format check + lint) and mypy
 	$(UV) run ruff format --check service tests migrations

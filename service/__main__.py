@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import glob
 import os
+import shutil
 import sys
+import tempfile
 
 from service.settings import Settings, SettingsError
 
@@ -38,22 +41,67 @@ def serve(args: argparse.Namespace) -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
+    from service import logs, shutdown
+
     settings = _settings()  # fail here, with a clear message, not in every worker
     print(
         f"serving the API at http://{args.host}:{args.port}/v1 "
         f"(interactive docs: http://{args.host}:{args.port}/schema)",
         file=sys.stderr,
     )
-    del settings
-    Granian(
+    # Both before any worker starts: the workers inherit them (service/metrics.py,
+    # service/shutdown.py).
+    metrics_dir = _prepare_metrics_dir(args.workers)
+    shutdown.ignore_drain_signal()
+    server = Granian(
         "service.app:create_app",
         factory=True,
         address=args.host,
         port=args.port,
         workers=args.workers,
         interface=Interfaces.ASGI,
+        # The app writes one JSON line per request itself (service/telemetry.py), and
+        # granian applies this logging configuration in every process.
         log_access=False,
-    ).serve()
+        log_dictconfig=logs.logging_config(settings.log_level),
+        workers_kill_timeout=shutdown.WORKER_STOP_TIMEOUT_SECONDS,
+    )
+    if (drain := settings.shutdown_drain_seconds) > 0:
+        # After granian has installed its own signal handlers, before the workers start.
+        server.on_startup(lambda: shutdown.install_drain(server.signal_handler_interrupt, drain))
+    try:
+        server.serve()
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _prepare_metrics_dir(workers: int) -> str | None:
+    """With several workers, metrics are shared through PROMETHEUS_MULTIPROC_DIR. An
+    operator's directory is emptied of the previous run's files (as prometheus_client
+    asks); otherwise a temporary one is made, and returned to be deleted at exit."""
+    if existing := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.makedirs(existing, exist_ok=True)
+        for stale in glob.glob(os.path.join(existing, "*.db")):
+            os.remove(stale)
+        return None
+    if workers <= 1:
+        return None
+    created = tempfile.mkdtemp(prefix="vr-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = created
+    return created
+
+
+def worker(_: argparse.Namespace) -> None:
+    import logging.config
+
+    from service.logs import logging_config
+    from service.webhooks.worker import run_worker
+
+    settings = _settings()
+    logging.config.dictConfig(logging_config(settings.log_level))
+    print("delivering webhooks (Ctrl-C or SIGTERM stops)", file=sys.stderr)
+    asyncio.run(run_worker(settings))
 
 
 def create_api_key(args: argparse.Namespace) -> None:
@@ -106,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     serve_parser.add_argument("--workers", type=int, default=1)
     serve_parser.set_defaults(run=serve)
+    commands.add_parser(
+        "worker", help="deliver webhooks (serve runs one too, unless WEBHOOK_WORKER=false)"
+    ).set_defaults(run=worker)
     commands.add_parser("load-example", help="load the founding example (idempotent)").set_defaults(
         run=load_example
     )

@@ -12,17 +12,36 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Server
+from litestar.openapi.spec import Components, Server
 
-from service import idempotency
+from service import idempotency, metrics, ratelimit, shutdown
 from service.api_keys.controller import ApiKeyController
 from service.assessments.controller import AssessmentController
-from service.auth import ApiKeyAuthentication, KeyCache, provide_actor, provide_caller
+from service.auth import (
+    OPENAPI_SECURITY_SCHEMES,
+    ApiKeyAuthentication,
+    DocumentSecurity,
+    KeyCache,
+    provide_actor,
+    provide_caller,
+)
+from service.changes.controller import ChangeController
 from service.db import pool_lifespan, provide_read_connection, provide_transaction
+from service.distribution.cache import NOTIFICATION_KIND, BadgeCache, SettleBadgesAfterWrites
+from service.distribution.controller import (
+    BadgeController,
+    ClaimReviewController,
+    EmbedController,
+    OEmbedController,
+)
 from service.documents.controller import DocumentController
 from service.errors import EXCEPTION_HANDLERS
+from service.export.controller import ExportController
+from service.headers import cors_config, response_headers
 from service.health import HealthController
-from service.http import strict_body
+from service.http import AllowEveryMethod, strict_body, strict_query
+from service.links import DocumentLinks
+from service.metrics import Metrics, MetricsController
 from service.notifications import Listener, listener_lifespan
 from service.organizations.controller import OrganizationController
 from service.people.controller import PersonController
@@ -31,7 +50,11 @@ from service.relations.controller import RelationController
 from service.search.controller import SearchController
 from service.settings import Settings
 from service.statements.controller import StatementController
+from service.struct_schemas import StrictStructSchemaPlugin
+from service.telemetry import RequestTelemetry, route_templates
 from service.visibility import provide_audience
+from service.webhooks.controller import OPENAPI_WEBHOOKS, WebhookController
+from service.webhooks.worker import worker_lifespan
 
 API_DESCRIPTION = """\
 The system of record for what was said, what was documented, and what the newsroom
@@ -41,10 +64,16 @@ Conventions: JSON bodies with snake_case fields; errors are application/problem+
 (RFC 9457); lists page with an opaque `cursor`; every resource has a strong `ETag` and
 `PATCH`/`DELETE` require `If-Match`; `DELETE` is a soft delete; every `POST` honours
 `Idempotency-Key`.
+
+Limits: requests per minute per API key (per client address without a key), reported
+in `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the
+window resets) on every response, and 429 with `Retry-After` when used up. Request
+bodies over 1 MiB (`MAX_BODY_BYTES`) are 413.
 """
 
 ROUTES = [
     HealthController,
+    MetricsController,
     OrganizationController,
     PersonController,
     DocumentController,
@@ -53,28 +82,68 @@ ROUTES = [
     AssessmentController,
     RecordController,
     SearchController,
+    ChangeController,
+    ExportController,
     ApiKeyController,
+    WebhookController,
+    BadgeController,
+    EmbedController,
+    OEmbedController,
+    ClaimReviewController,
 ]
 
 
 async def before_request(request: Request[Any, Any, Any]) -> None:
     """Every request: note a POST's Idempotency-Key (which also clears the previous
-    request's), then validate a JSON body strictly."""
+    request's), then validate a JSON body and the query's timestamps strictly."""
     await idempotency.start(request)
     await strict_body(request)
+    strict_query(request)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the app; settings come from the environment unless given."""
     settings = settings or Settings.from_env()
     key_cache = KeyCache()
-    listener = Listener(settings.database_url)
+    # LISTEN is session state: behind PgBouncer it needs a direct connection.
+    listener = Listener(settings.database_listen_url or settings.database_url)
     listener.on("api_keys", lambda _: key_cache.forget_all())
-    return Litestar(
+    # Badges are served from memory; the trigger of migration 0005 announces changes.
+    badge_cache = BadgeCache(listener.connected)
+    listener.on(NOTIFICATION_KIND, badge_cache.on_notification)
+    limiter = ratelimit.RateLimiter(
+        key_limit=settings.rate_limit_key, anonymous_limit=settings.rate_limit_anonymous
+    )
+    request_metrics = Metrics()
+    app = Litestar(
         route_handlers=ROUTES,
-        lifespan=[pool_lifespan(settings), listener_lifespan],
-        state=State({"settings": settings, "key_cache": key_cache, "listener": listener}),
-        middleware=[DefineMiddleware(ApiKeyAuthentication)],
+        # In order: the worker uses the pool, and stops before the pool closes.
+        lifespan=[
+            pool_lifespan(settings),
+            metrics.lifespan(request_metrics),
+            listener_lifespan,
+            worker_lifespan,
+            ratelimit.lifespan(limiter),
+            # Last, so that its exit runs first: readiness fails as shutdown begins.
+            shutdown.lifespan,
+        ],
+        state=State(
+            {
+                "settings": settings,
+                "key_cache": key_cache,
+                "listener": listener,
+                "badge_cache": badge_cache,
+                "rate_limiter": limiter,
+                "metrics": request_metrics,
+            }
+        ),
+        # The rate limit comes after authentication: it counts per API key.
+        middleware=[
+            DefineMiddleware(ApiKeyAuthentication),
+            DefineMiddleware(ratelimit.RateLimitMiddleware, limiter=limiter),
+            # A write's response waits until this process's badges reflect it.
+            SettleBadgesAfterWrites(badge_cache),
+        ],
         dependencies={
             "db": Provide(provide_read_connection),
             "tx": Provide(provide_transaction),
@@ -87,8 +156,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_request=before_request,
         after_request=idempotency.record,
         exception_handlers={**EXCEPTION_HANDLERS, **idempotency.EXCEPTION_HANDLERS},
-        plugins=[idempotency.IdempotentPosts()],
+        plugins=[
+            idempotency.IdempotentPosts(),
+            ratelimit.DocumentRateLimits(),
+            AllowEveryMethod(),
+            StrictStructSchemaPlugin(),
+            DocumentSecurity(),
+            # Last: it extends the operation classes the plugins before it set.
+            DocumentLinks(),
+        ],
         request_max_body_size=settings.max_body_bytes,
+        # A hook on every message sent, not a route middleware: responses that matched
+        # no route (404, 405) and refused CORS preflights get the headers too.
+        before_send=[response_headers(settings)],
+        cors_config=cors_config(settings),
         openapi_config=OpenAPIConfig(
             title="Verification Record API",
             version="1.0.0",
@@ -97,8 +178,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
             path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
             use_handler_docstrings=False,
+            webhooks=OPENAPI_WEBHOOKS,
+            components=Components(security_schemes=OPENAPI_SECURITY_SCHEMES),
         ),
         response_cache_config=ResponseCacheConfig(),
+        # Logging is configured once per process by `serve` (service/logs.py); the
+        # telemetry wrapper below writes the one line per request.
         logging_config=None,
         debug=False,
     )
+    # Outside everything Litestar runs (router, exception handling, CORS), so that
+    # every response is counted, logged and given its X-Request-ID, 404s and 401s too.
+    app.asgi_handler = RequestTelemetry(
+        app.asgi_handler, request_metrics, route_templates(app.routes)
+    )
+    return app

@@ -23,6 +23,9 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.openapi.spec import Reference, SecurityScheme
+from litestar.plugins import ReceiveRoutePlugin
+from litestar.routes import BaseRoute, HTTPRoute
 
 KEY_PREFIX = "vr_"
 
@@ -161,6 +164,36 @@ def requires_write(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteH
 
 def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     _require(Scope.ADMIN, connection)
+
+
+# ---- the OpenAPI document ---------------------------------------------------------------
+
+SECURITY_SCHEME = "ApiKey"
+OPENAPI_SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
+    SECURITY_SCHEME: SecurityScheme(
+        type="http",
+        scheme="bearer",
+        description=(
+            "An API key, `Authorization: Bearer vr_...`, of scope `read`, `write` or `admin` "
+            "(each includes the ones before it)."
+        ),
+    )
+}
+
+
+class DocumentSecurity(ReceiveRoutePlugin):
+    """Declares in the OpenAPI document which operations need an API key (those with a
+    scope guard) and which take one optionally (public reads)."""
+
+    def receive_route(self, route: BaseRoute) -> None:
+        if not isinstance(route, HTTPRoute):
+            return
+        for handler, _ in route.route_handler_map.values():
+            guards = {getattr(guard, "func", guard) for guard in handler.resolve_guards()}
+            if guards & {requires_read, requires_write, requires_admin}:
+                handler.security = [{SECURITY_SCHEME: []}]
+            elif public_read in guards:
+                handler.security = [{}, {SECURITY_SCHEME: []}]
 
 
 # ---- dependencies -----------------------------------------------------------------------

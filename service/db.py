@@ -1,27 +1,47 @@
-"""The connection pool and the per-request connection.
+"""The connection pools and the per-request connection.
 
 The pool lives on `app.state.pool` for the app's lifetime. Reads get a plain pooled
 connection (one statement is atomic on its own, so BEGIN/COMMIT would be two wasted
 round trips); writes get a connection inside one transaction that commits when the
 handler returns and rolls back when it raises.
+
+With DATABASE_READ_URL, a second pool (`app.state.read_pool`; otherwise the same object
+as `app.state.pool`) serves the reads that tolerate replica lag: GET and HEAD requests
+of callers who see published content only (anonymous callers and `read` keys), whose
+content changes only when the newsroom publishes. The newsroom's keys read from the
+primary, so that an editor always sees their own writes at once; every write, the
+authentication of keys, the badge cache and the export use the primary too, and so
+does any handler whose `opt` sets READ_FROM_PRIMARY (the change feed, whose horizon is
+only meaningful there). When the replica cannot be reached, those reads fall back to
+the primary rather than fail.
+
+Every connection error (the server restarted, a backend was terminated) expires the
+pool's idle connections, so that each of them reconnects on next use instead of
+failing once in turn.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
 from service import idempotency
+from service.auth import caller_of
 from service.errors import ServiceUnavailable
 from service.settings import Settings
+
+log = logging.getLogger("service.db")
 
 # What handlers and repositories receive: a pooled connection (or, in tools, a plain one).
 Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
@@ -30,6 +50,26 @@ Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 # (Litestar validates dependency types, and a pooled connection passes as a Connection.)
 ReadDb = NamedDependency[asyncpg.Connection]
 WriteTx = NamedDependency[asyncpg.Connection]
+
+# A route handler (or controller) `opt` key: its `db` reads come from the primary even
+# for callers who could read from the replica.
+READ_FROM_PRIMARY = "read_from_primary"
+_LAGGING_READS = frozenset({"GET", "HEAD"})
+
+# What a dead or unreachable server looks like to asyncpg: AdminShutdown is what
+# pg_terminate_backend and a fast shutdown send, CannotConnectNow a server starting up
+# or shutting down, InternalClientError a connection used in the instant between the
+# server's goodbye and the socket's close (service/errors.py maps them all to 503).
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CannotConnectNowError,
+)
+# The replica's errors that send a read to the primary instead.
+_REPLICA_UNAVAILABLE: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, TimeoutError)
 
 
 async def create_pool(settings: Settings, dsn: str | None = None) -> asyncpg.Pool:
@@ -46,6 +86,10 @@ async def create_pool(settings: Settings, dsn: str | None = None) -> asyncpg.Poo
         max_queries=1_000_000,
         max_inactive_connection_lifetime=300,
         command_timeout=settings.db_statement_timeout_ms / 1000 + 1,
+        # 0 behind PgBouncer < 1.21 in transaction mode (docs/scaling.md).
+        statement_cache_size=settings.db_statement_cache_size,
+        # Startup parameters: behind PgBouncer they must be set on the database
+        # instead (docs/scaling.md, "Behind PgBouncer").
         server_settings={
             "timezone": "UTC",
             "statement_timeout": str(settings.db_statement_timeout_ms),
@@ -62,26 +106,41 @@ async def create_pool(settings: Settings, dsn: str | None = None) -> asyncpg.Poo
 
 
 def pool_lifespan(settings: Settings) -> Any:
-    """The lifespan context that opens `app.state.pool` and closes it within a bound."""
+    """The lifespan context that opens `app.state.pool` (and `app.state.read_pool`) and
+    closes them within a bound."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         pool = await create_pool(settings)
-        app.state.pool = pool
+        app.state.pool = app.state.read_pool = pool
         try:
+            if settings.database_read_url:
+                app.state.read_pool = await create_pool(settings, settings.database_read_url)
             yield
         finally:
-            try:
-                await asyncio.wait_for(pool.close(), timeout=10)
-            except TimeoutError:
-                pool.terminate()
+            pools = {pool, app.state.read_pool}
+            results = await asyncio.gather(*(_close(p) for p in pools), return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException):
+                    log.warning("closing a database pool failed: %r", result)
 
     return lifespan
 
 
+async def _close(pool: asyncpg.Pool) -> None:
+    try:
+        await asyncio.wait_for(pool.close(), timeout=10)
+    except TimeoutError:
+        pool.terminate()
+
+
 @asynccontextmanager
-async def acquire(state: State, settings: Settings) -> AsyncIterator[Connection]:
-    pool: asyncpg.Pool = state.pool
+async def acquire(
+    state: State, settings: Settings, pool: asyncpg.Pool | None = None
+) -> AsyncIterator[Connection]:
+    """A connection from `pool` (the primary's by default); 503 when none is free in
+    time. A connection error expires the pool's other connections too."""
+    pool = pool if pool is not None else state.pool
     try:
         connection = await pool.acquire(timeout=settings.db_acquire_timeout_seconds)
     except TimeoutError:
@@ -89,16 +148,65 @@ async def acquire(state: State, settings: Settings) -> AsyncIterator[Connection]
             "no database connection became free in time; retry shortly",
             headers={"Retry-After": "1"},
         ) from None
+    except CONNECTION_ERRORS:
+        await pool.expire_connections()
+        raise
     try:
         yield connection
+    except CONNECTION_ERRORS:
+        await pool.expire_connections()
+        raise
     finally:
         await pool.release(connection)
 
 
-async def provide_read_connection(state: State) -> AsyncIterator[Connection]:
-    """A pooled connection for handlers that only read."""
-    async with acquire(state, state.settings) as connection:
-        yield connection
+def reads_may_lag(request: Request[Any, Any, Any]) -> bool:
+    """Whether this request's reads may come from the replica (see the module)."""
+    return (
+        request.method in _LAGGING_READS
+        and not caller_of(request).sees_unpublished
+        and not request.route_handler.opt.get(READ_FROM_PRIMARY, False)
+    )
+
+
+# Log a replica that cannot be reached at most once per this many seconds.
+_REPLICA_WARNING_INTERVAL = 30.0
+_replica_warned_at = -_REPLICA_WARNING_INTERVAL
+
+
+async def provide_read_connection(
+    state: State, request: Request[Any, Any, Any]
+) -> AsyncIterator[Connection]:
+    """A pooled connection for handlers that only read: the replica's when the request
+    tolerates lag (and the replica answers), else the primary's."""
+    settings: Settings = state.settings
+    read_pool: asyncpg.Pool = state.read_pool
+    if read_pool is not state.pool and reads_may_lag(request):
+        try:
+            connection = await read_pool.acquire(timeout=settings.db_acquire_timeout_seconds)
+        except _REPLICA_UNAVAILABLE as exc:
+            _warn_replica_unreachable(exc)
+            if not isinstance(exc, TimeoutError):
+                await read_pool.expire_connections()
+        else:
+            try:
+                yield connection
+            except CONNECTION_ERRORS:
+                await read_pool.expire_connections()
+                raise
+            finally:
+                await read_pool.release(connection)
+            return
+    async with acquire(state, settings) as primary:
+        yield primary
+
+
+def _warn_replica_unreachable(exc: BaseException) -> None:
+    global _replica_warned_at
+    now = time.monotonic()
+    if now - _replica_warned_at >= _REPLICA_WARNING_INTERVAL:
+        _replica_warned_at = now
+        log.warning("replica unreachable (%s); reading from the primary", type(exc).__name__)
 
 
 async def provide_transaction(state: State) -> AsyncIterator[Connection]:
@@ -108,6 +216,17 @@ async def provide_transaction(state: State) -> AsyncIterator[Connection]:
     conflict ends the request here, before the handler runs, and the first response is
     recorded in this same transaction (see service/idempotency.py).
     """
-    async with acquire(state, state.settings) as connection, connection.transaction():
-        await idempotency.claim(connection)
-        yield connection
+    async with acquire(state, state.settings) as connection:
+        transaction = connection.transaction()
+        await transaction.start()
+        try:
+            await idempotency.claim(connection)
+            yield connection
+        except BaseException:
+            # A connection that died under the request (the server restarted, the
+            # backend was terminated) has nothing left to roll back: the failed rollback
+            # must not replace the request's own error (a 503) with another (a 500).
+            with contextlib.suppress(*CONNECTION_ERRORS):
+                await transaction.rollback()
+            raise
+        await transaction.commit()

@@ -63,6 +63,7 @@ __all__ = [
     "docker_engine_available",
     "find_bindir",
     "temporary_cluster",
+    "temporary_replica",
 ]
 
 log = logging.getLogger(__name__)
@@ -563,6 +564,12 @@ class LocalCluster:
         """Stop the server with a fast shutdown (waits); quiet if it is not running."""
         self._stop("fast")
 
+    def crash(self) -> None:
+        """Stop the server the way a crash would (immediate shutdown: no checkpoint, the
+        next ``start()`` runs crash recovery); the data directory is kept, even for a
+        temporary cluster. Only a ``durable`` cluster keeps every acknowledged commit."""
+        self._stop("immediate")
+
     def _stop(self, mode: str) -> None:
         pgdata = self.data_dir.resolve()
         info = _PidFile.read(pgdata)
@@ -616,15 +623,21 @@ class _TemporaryCluster(LocalCluster):
             self.stop()
 
 
-def temporary_cluster() -> LocalCluster:
-    """A non-durable cluster in a fresh temporary directory (not started yet).
+def temporary_cluster(*, durable: bool = False) -> LocalCluster:
+    """A cluster in a fresh temporary directory (not started yet), non-durable unless
+    asked (a test that crashes the server and counts acknowledged commits needs
+    ``durable=True``).
 
     ``stop()`` also deletes the directory, and an atexit hook stops and deletes it
     if the process exits without calling ``stop()``.  Meant for tests: each call
     costs an initdb (about a second).
     """
+    return _TemporaryCluster(_temporary_data_dir(), durable=durable)
+
+
+def _temporary_data_dir() -> Path:
     if not _is_root():
-        return _TemporaryCluster(Path(tempfile.mkdtemp(prefix="devdb-")), durable=False)
+        return Path(tempfile.mkdtemp(prefix="devdb-"))
     user = _server_user()
     base: str | None = None
     # $TMPDIR may sit under a directory the postgres user cannot traverse.
@@ -632,7 +645,46 @@ def temporary_cluster() -> LocalCluster:
         base = str(_SYMLINK_TARGET_ROOT)
     path = Path(tempfile.mkdtemp(prefix="devdb-", dir=base))
     os.chown(path, user.pw_uid, user.pw_gid)
-    return _TemporaryCluster(path, durable=False)
+    return path
+
+
+def temporary_replica(primary: LocalCluster) -> LocalCluster:
+    """A streaming replica of the running ``primary`` in a fresh temporary directory,
+    on a port of its own (not started yet; ``stop()`` deletes it, as for
+    :func:`temporary_cluster`).
+
+    Made with ``pg_basebackup -R`` as the superuser ``postgres``, which the trust
+    authentication of these clusters lets in for replication over 127.0.0.1 (initdb's
+    default pg_hba.conf has the entry; ``wal_level=replica`` and ``max_wal_senders``
+    are PostgreSQL's defaults since 10). Once started it is a hot standby: read-only,
+    replaying the primary's WAL (``pg_wal_replay_pause()`` holds the replay).
+    """
+    data_dir = _temporary_data_dir()
+    args = [
+        str(find_bindir() / "pg_basebackup"),
+        "--pgdata",
+        str(data_dir),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(primary.port),
+        "--username",
+        "postgres",
+        "--write-recovery-conf",
+        # An immediate checkpoint: the default, spread one can take minutes.
+        "--checkpoint=fast",
+        "--wal-method=stream",
+    ]
+    if not primary.durable:
+        args.append("--no-sync")
+    result = _run_server_tool(args, timeout=300)
+    if result.returncode != 0:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        raise ClusterError(f"pg_basebackup of {primary} failed:\n{result.stdout}")
+    # The copy holds the primary's recorded port and log; the replica needs its own.
+    for copied in (_PORT_FILE, _LOG_FILE):
+        (data_dir / copied).unlink(missing_ok=True)
+    return _TemporaryCluster(data_dir, _free_port(), durable=primary.durable)
 
 
 # -- CLI ---------------------------------------------------------------------

@@ -88,6 +88,10 @@ class PreconditionRequired(ApiError):
     status, slug = 428, "precondition-required"
 
 
+class TooManyRequests(ApiError):
+    status, slug = 429, "too-many-requests"
+
+
 class ServiceUnavailable(ApiError):
     status, slug = 503, "service-unavailable"
 
@@ -164,6 +168,10 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     status = exc.status_code
     detail = exc.detail if status < 500 else HTTPStatus(status).phrase
     headers = dict(exc.headers or {})
+    if status == 413:
+        # Litestar's own detail does not say what the limit is; the client needs it.
+        limit = request.app.state.settings.max_body_bytes
+        detail = f"the request body is larger than the limit of {limit} bytes"
     if status == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="verification-record"')
     return problem_response(request, status, detail, headers=headers)
@@ -243,6 +251,10 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     asyncpg.PostgresError: _database_error,
     asyncpg.InterfaceError: _unavailable,
     asyncpg.PostgresConnectionError: _unavailable,
+    # A pooled connection whose server went away while it was idle can be used in the
+    # instant between the server's goodbye and the socket's close: asyncpg then says
+    # "cannot switch to state ...". Retrying works (the pool reconnects: service/db.py).
+    asyncpg.InternalClientError: _unavailable,
     ConnectionError: _unavailable,
     OSError: _unavailable,
     asyncio.TimeoutError: _unavailable,

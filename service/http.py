@@ -20,9 +20,12 @@ from uuid import UUID
 import msgspec
 from litestar import Request, Response
 from litestar.datastructures import ResponseHeader
+from litestar.enums import ParamType
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
-from litestar.params import HeaderParameter, PathParameter, QueryParameter
+from litestar.params import HeaderParameter, ParameterKwarg, PathParameter, QueryParameter
+from litestar.plugins import ReceiveRoutePlugin
+from litestar.routes import BaseRoute, HTTPRoute
 
 from service.errors import (
     PROBLEM_MEDIA_TYPE,
@@ -33,7 +36,9 @@ from service.errors import (
     PreconditionRequired,
     Problem,
     UnsupportedMediaType,
+    invalid_field,
 )
+from service.fields import Timestamp
 
 JSON = "application/json"
 T = TypeVar("T", bound=msgspec.Struct)
@@ -79,6 +84,32 @@ def _field_error(message: str) -> FieldError:
     if message.startswith("Expected `object`, got `null`") and not path:
         message = "a JSON object body is required"
     return FieldError(field=path or "body", message=message)
+
+
+def strict_query(request: Request[Any, Any, Any]) -> None:
+    """Refuse a timestamp in the query that is not RFC 3339 with an offset (422).
+
+    Runs as a `before_request` hook: lax conversion would read `updated_since=0.5` as
+    a Unix time, and a timestamp without an offset in the server's zone.
+    """
+    if not request.scope.get("query_string"):
+        return
+    for name, field in request.route_handler.parsed_fn_signature.parameters.items():
+        kwarg = field.kwarg_definition
+        if isinstance(kwarg, ParameterKwarg):
+            if kwarg.param_type is not ParamType.QUERY:
+                continue
+            name = kwarg.name or name
+        types = (
+            [t.annotation for t in field.inner_types] if field.is_optional else [field.annotation]
+        )
+        if datetime not in types:
+            continue
+        for value in request.query_params.getall(name, []):
+            try:
+                msgspec.json.decode(msgspec.json.encode(value), type=Timestamp, strict=True)
+            except msgspec.ValidationError as exc:
+                raise invalid_field(name, f"{exc}: use RFC 3339 with an offset") from None
 
 
 # ---- ETags and preconditions -----------------------------------------------------------------
@@ -170,6 +201,28 @@ def decode_cursor(cursor: str | None, position_type: type[T]) -> T | None:
         ) from None
 
 
+# ---- OPTIONS ---------------------------------------------------------------------------------
+
+# Litestar's automatic OPTIONS handler, which answers with `Allow`.
+_AUTOMATIC_OPTIONS = f"{HTTPRoute.create_options_handler.__qualname__}.<locals>.options_handler"
+
+
+class AllowEveryMethod(ReceiveRoutePlugin):
+    """`Allow` (on OPTIONS) names every method of the path.
+
+    Litestar 2 builds a path's automatic OPTIONS handler with the first route made for
+    it, so `Allow` lists only the first method registered (litestar#4169, fixed in 3.0).
+    This points each automatic handler at its finished route.
+    """
+
+    def receive_route(self, route: BaseRoute) -> None:
+        if not isinstance(route, HTTPRoute) or "OPTIONS" not in route.route_handler_map:
+            return
+        handler, _ = route.route_handler_map["OPTIONS"]
+        if handler.fn.__qualname__ == _AUTOMATIC_OPTIONS:
+            handler._fn = route.create_options_handler(route.path).fn
+
+
 # ---- documented responses ------------------------------------------------------------------
 
 _PROBLEM_DESCRIPTIONS = {
@@ -179,9 +232,15 @@ _PROBLEM_DESCRIPTIONS = {
     404: "No such resource, or it was deleted.",
     409: "The request conflicts with the resource's current state.",
     412: "If-Match does not match the current ETag: the resource changed since it was read.",
+    413: "The body is larger than the service accepts (MAX_BODY_BYTES, 1 MiB by default).",
     415: "The body is not JSON.",
     422: "Invalid input: `errors` names each bad field.",
     428: "If-Match is required.",
+    429: (
+        "Too many requests: this API key (or, without a key, this client address) has used "
+        "up its requests for the current minute. Retry after `Retry-After` seconds; every "
+        "response carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`."
+    ),
     503: "The database is unreachable; retry shortly.",
 }
 
@@ -212,9 +271,11 @@ _PROBLEM_SLUGS = {
     404: "not-found",
     409: "conflict",
     412: "precondition-failed",
+    413: "request-entity-too-large",
     415: "unsupported-media-type",
     422: "invalid-input",
     428: "precondition-required",
+    429: "too-many-requests",
     503: "service-unavailable",
 }
 
@@ -239,8 +300,8 @@ NOT_MODIFIED = {
 
 READ_ONE = (404, 503)
 LIST = (422, 503)
-CREATE = (400, 403, 415, 422, 503)
-UPDATE = (400, 403, 404, 412, 415, 422, 428, 503)
+CREATE = (400, 403, 413, 415, 422, 503)
+UPDATE = (400, 403, 404, 412, 413, 415, 422, 428, 503)
 DELETE = (403, 404, 412, 428, 503)
 HISTORY = (404, 422, 503)
 
@@ -248,8 +309,11 @@ HISTORY = (404, 422, 503)
 def responses(statuses: Sequence[int]) -> dict[int, ResponseSpec]:
     """Problem responses for these statuses, always with 400 (Litestar documents a 400
     of its own shape for any route with parameters; ours is problem+json) and 401 (a
-    bad key is refused on every route)."""
-    return problem_responses(*sorted({400, 401, *statuses}))
+    bad key is refused on every route). A route that can answer 415 takes a body, so it
+    can also answer 413. 429 is added to every rate-limited route by
+    `service.ratelimit.DocumentRateLimits` (the health probes are exempt)."""
+    body = {413} if 415 in statuses else set()
+    return problem_responses(*sorted({400, 401, *body, *statuses}))
 
 
 ETAG_HEADER = ResponseHeader(

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
@@ -20,6 +22,10 @@ class SettingsError(ValueError):
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
     database_url: str
     database_read_url: str | None = None
+    # The notification listener's one session-level LISTEN connection per process; it
+    # must reach PostgreSQL directly (or a session-mode pool) when DATABASE_URL goes
+    # through PgBouncer in transaction mode (docs/scaling.md). Unset: DATABASE_URL.
+    database_listen_url: str | None = None
     public_base_url: str = "http://127.0.0.1:8000"
     public_read: bool = True
     max_body_bytes: int = 1_048_576
@@ -27,11 +33,25 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     rate_limit_key: int = 6000
     cors_allow_origins: tuple[str, ...] = ()
     webhook_allow_private: bool = False
+    # The webhook delivery worker: how often an idle worker looks for due deliveries,
+    # how long one delivery may take in all, and whether `serve` runs a worker in each
+    # process (turn it off when dedicated `python -m service worker` processes run).
+    webhook_poll_seconds: float = 1.0
+    webhook_timeout_seconds: float = 10.0
+    webhook_worker: bool = True
     # Pool sizing and timeouts: a request that cannot get a connection or whose query
     # runs away must fail fast (503) rather than pile up behind a sick database.
     db_pool_max_size: int = 16
     db_acquire_timeout_seconds: float = 2.0
     db_statement_timeout_ms: int = 5000
+    # asyncpg's prepared-statement cache per connection (its default, 100). 0 turns it
+    # off, which PgBouncer in transaction mode older than 1.21 needs (docs/scaling.md).
+    db_statement_cache_size: int = 100
+    # Seconds between SIGTERM and closing the listener, during which /health/ready
+    # answers 503 so that a load balancer stops sending traffic first (0: close at once).
+    shutdown_drain_seconds: float = 0.0
+    # Level of the service's own loggers; `warning` also silences the per-request lines.
+    log_level: str = "info"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -46,6 +66,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         values["database_url"] = _postgres_url("DATABASE_URL", database_url)
         if read_url := env.get("DATABASE_READ_URL", "").strip():
             values["database_read_url"] = _postgres_url("DATABASE_READ_URL", read_url)
+        if listen_url := env.get("DATABASE_LISTEN_URL", "").strip():
+            values["database_listen_url"] = _postgres_url("DATABASE_LISTEN_URL", listen_url)
         if base := env.get("PUBLIC_BASE_URL", "").strip():
             parts = urlsplit(base)
             if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -56,6 +78,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         for name, field in (
             ("PUBLIC_READ", "public_read"),
             ("WEBHOOK_ALLOW_PRIVATE", "webhook_allow_private"),
+            ("WEBHOOK_WORKER", "webhook_worker"),
         ):
             if name in env:
                 values[field] = _boolean(name, env[name])
@@ -65,13 +88,28 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             ("RATE_LIMIT_KEY", "rate_limit_key", 1),
             ("DB_POOL_MAX_SIZE", "db_pool_max_size", 1),
             ("DB_STATEMENT_TIMEOUT_MS", "db_statement_timeout_ms", 1),
+            ("DB_STATEMENT_CACHE_SIZE", "db_statement_cache_size", 0),
         ):
             if name in env:
                 values[field] = _integer(name, env[name], minimum)
-        if "DB_ACQUIRE_TIMEOUT_SECONDS" in env:
-            values["db_acquire_timeout_seconds"] = _positive_float(
-                "DB_ACQUIRE_TIMEOUT_SECONDS", env["DB_ACQUIRE_TIMEOUT_SECONDS"]
+        for name, field in (
+            ("DB_ACQUIRE_TIMEOUT_SECONDS", "db_acquire_timeout_seconds"),
+            ("WEBHOOK_POLL_SECONDS", "webhook_poll_seconds"),
+            ("WEBHOOK_TIMEOUT_SECONDS", "webhook_timeout_seconds"),
+        ):
+            if name in env:
+                values[field] = _positive_float(name, env[name])
+        if "SHUTDOWN_DRAIN_SECONDS" in env:
+            values["shutdown_drain_seconds"] = _seconds_or_zero(
+                "SHUTDOWN_DRAIN_SECONDS", env["SHUTDOWN_DRAIN_SECONDS"]
             )
+        if "LOG_LEVEL" in env:
+            level = env["LOG_LEVEL"].strip().lower()
+            if level not in LOG_LEVELS:
+                raise SettingsError(
+                    f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {env['LOG_LEVEL']!r}"
+                )
+            values["log_level"] = level
         if origins := env.get("CORS_ALLOW_ORIGINS", "").strip():
             values["cors_allow_origins"] = tuple(o.strip() for o in origins.split(",") if o.strip())
         return cls(**values)  # type: ignore[arg-type]
@@ -110,4 +148,14 @@ def _positive_float(name: str, value: str) -> float:
         raise SettingsError(f"{name} must be a number of seconds, got {value!r}") from None
     if number <= 0:
         raise SettingsError(f"{name} must be positive, got {number}")
+    return number
+
+
+def _seconds_or_zero(name: str, value: str) -> float:
+    try:
+        number = float(value.strip())
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {value!r}") from None
+    if not 0 <= number <= 300:
+        raise SettingsError(f"{name} must be between 0 and 300, got {number}")
     return number

@@ -27,8 +27,9 @@ CALLERS = {
     "revoked": keys.bearer(keys.REVOKED),
     "expired": keys.bearer(keys.EXPIRED),
 }
-# Routes outside the API proper: the probes and the OpenAPI documents.
-UNGUARDED = re.compile(r"^/(health|schema)(/|$)")
+# Routes outside the API proper: the probes, the metrics (kept off the public network,
+# see service/metrics.py) and the OpenAPI documents.
+UNGUARDED = re.compile(r"^/(health|schema|metrics)(/|$)")
 
 
 def api_routes(settings) -> list[tuple[str, str, HTTPRouteHandler]]:

@@ -492,3 +492,37 @@ async def test_errors_never_leak_sql_or_stack_traces(client, db):
     for leak in ("traceback", "asyncpg", "insert into", "select ", "postgres"):
         assert leak not in text, response.text
     assert await db.fetchval("SELECT count(*) FROM organizations") == 0
+
+
+# ---- found by schemathesis (tests/test_fuzz.py) -----------------------------------------------
+
+
+async def test_options_allows_every_method_of_the_path(client):
+    response = await client.options(f"/v1/organizations/{MISSING_ID}")
+    assert response.status_code == 204
+    assert response.headers["allow"] == "DELETE, GET, OPTIONS, PATCH"
+
+
+async def test_a_query_timestamp_must_be_rfc_3339_with_an_offset(client):
+    for value in ("0.5", "1700000000", "2024-01-01T00:00:00", "2024-01-01"):
+        response = await client.get("/v1/statements", params={"updated_since": value})
+        assert_problem(response, 422, field="updated_since")
+    response = await client.get("/v1/statements", params={"said_after": "2024-01-01T00:00:00Z"})
+    assert response.status_code == 200, response.text
+
+
+async def test_blank_and_the_end_mean_the_same_to_python_and_to_the_schema(client, db):
+    # Python's `\s` counts \x1c as space, ECMA 262's counts \ufeff; `$` in Python also
+    # matches before a final newline. The schema and the service must agree.
+    for name in ("\x1c", "\ufeff", " \u3000"):
+        await assert_rejected(
+            client, db, "POST", "/v1/organizations", json={"name": name}, field="name"
+        )
+    await assert_rejected(
+        client,
+        db,
+        "POST",
+        "/v1/organizations",
+        json={"name": "x", "url": "https://x.example\n"},
+        field="url",
+    )

@@ -41,3 +41,34 @@ async def test_served_schema_is_the_committed_one(client):
     served.pop("servers")
     committed.pop("servers")
     assert served == committed
+
+
+def test_request_bodies_say_what_they_refuse():
+    schemas = json.loads(render_schema())["components"]["schemas"]
+    assert schemas["StatementCreate"]["additionalProperties"] is False
+    assert "additionalProperties" not in schemas["Statement"]  # a response may grow
+    items = schemas["StatementCreate"]["properties"]["tags"]["items"]
+    assert items["minLength"] == 1 and items["maxLength"] == 100 and items["pattern"]
+    # Each kind of evidence needs its own field.
+    rules = {
+        r["if"]["properties"]["kind"]["const"]: r["then"]["required"]
+        for r in schemas["Evidence"]["allOf"]
+    }
+    assert rules == {
+        "url": ["url"],
+        "statement": ["statement_id"],
+        "document": ["document_id"],
+        "confirmation": ["organization_id"],
+    }
+
+
+def test_a_create_links_to_what_it_created():
+    paths = json.loads(render_schema())["paths"]
+    links = paths["/v1/statements"]["post"]["responses"]["201"]["links"]
+    assert links["GetStatement"]["parameters"] == {"path.id": "$response.body#/id"}
+    assert links["UpdateStatement"]["parameters"] == {
+        "path.id": "$response.body#/id",
+        "header.If-Match": "$response.header.ETag",
+    }
+    links = paths["/v1/statements/{id}"]["get"]["responses"]["200"]["links"]
+    assert links["DeleteStatement"]["parameters"]["path.id"] == "$request.path.id"

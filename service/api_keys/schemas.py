@@ -7,13 +7,14 @@ from uuid import UUID
 import msgspec
 
 from service.auth import Scope
+from service.fields import NON_BLANK
 
 KeyName = Annotated[
     str,
     msgspec.Meta(
         min_length=1,
         max_length=200,
-        pattern=r"\S",
+        pattern=NON_BLANK,
         description="Who uses the key; recorded as `actor` in history.",
         examples=["cms-plugin", "jane.editor"],
     ),

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, ClassVar
 from uuid import UUID
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from service.fields import HttpUrl, LongText, ShortText
+from service.fields import NON_BLANK, HttpUrl, LongText, ShortText
 from service.subjects import SubjectRef, Verdict
 
 
@@ -68,6 +69,9 @@ class Evidence(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     stance: EvidenceStance = EvidenceStance.SUPPORTS
     note: ShortText | None = None
 
+    # The rule below, stated in the OpenAPI schema too (service/struct_schemas.py).
+    required_when: ClassVar[Mapping[str, Mapping[EvidenceKind, str]]] = {"kind": _FIELD_OF_KIND}
+
     def __post_init__(self) -> None:
         field = _FIELD_OF_KIND[self.kind]
         if getattr(self, field) is None:
@@ -83,7 +87,7 @@ Headline = Annotated[
     msgspec.Meta(
         min_length=1,
         max_length=120,
-        pattern=r"\S",
+        pattern=NON_BLANK,
         description="Non-blank, at most 120 characters.",
         examples=["The leaked letter is authentic"],
     ),
@@ -181,7 +185,7 @@ class RetractRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         msgspec.Meta(
             min_length=1,
             max_length=2000,
-            pattern=r"\S",
+            pattern=NON_BLANK,
             description="Non-blank, at most 2000 characters.",
             examples=["The letter's signature block was misread; see the correction."],
         ),

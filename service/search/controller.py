@@ -11,6 +11,7 @@ from service import http
 from service.auth import public_read
 from service.db import ReadDb
 from service.errors import invalid_field
+from service.fields import END
 from service.search.schemas import SearchResults
 from service.search.service import search
 from service.subjects import SubjectType
@@ -47,6 +48,7 @@ class SearchController(Controller):
             str,
             QueryParameter(
                 max_length=100,
+                pattern=r"^ *(statement|document) *(, *(statement|document) *)*" + END,
                 description="Comma-separated: statement, document (default both).",
             ),
         ] = "statement,document",

@@ -223,10 +223,13 @@ def new_york_time(monkeypatch):
 async def test_times_never_depend_on_the_servers_time_zone(client, db, new_york_time):
     said = await create_statement(client, said_at="2020-01-06T12:00:00Z")
     assert said["said_at"] == "2020-01-06T12:00:00Z"
-    # A filter time without an offset is UTC, not the server's local time.
-    assert await list_ids(client, URL, said_after="2020-01-06T11:30:00") == [said["id"]]
-    assert await list_ids(client, URL, said_before="2020-01-06T12:30:00") == [said["id"]]
-    assert await list_ids(client, URL, said_after="2020-01-06T12:30:00") == []
+    # Filter times carry their offset, and mean that instant wherever the server is.
+    assert await list_ids(client, URL, said_after="2020-01-06T06:30:00-05:00") == [said["id"]]
+    assert await list_ids(client, URL, said_before="2020-01-06T12:30:00Z") == [said["id"]]
+    assert await list_ids(client, URL, said_after="2020-01-06T12:30:00+00:00") == []
+    # A filter time without an offset is as ambiguous as a body one, and refused.
+    naive = await client.get(URL, params={"said_after": "2020-01-06T11:30:00"})
+    assert naive.status_code == 422 and naive.json()["errors"][0]["field"] == "said_after"
     # A body time without an offset is ambiguous, and refused.
     await assert_rejected(
         client,

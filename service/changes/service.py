@@ -1,0 +1,43 @@
+"""Reading the change feed."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from service.changes import repository
+from service.changes.schemas import START, ChangePage, FeedPosition
+from service.db import Connection
+from service.history.schemas import ResourceType
+from service.http import decode_cursor, encode_cursor
+from service.visibility import Audience
+
+
+async def list_changes(
+    conn: Connection,
+    cursor: str | None,
+    limit: int,
+    types: Collection[ResourceType] | None = None,
+    audience: Audience = Audience.NEWSROOM,
+) -> ChangePage:
+    """The next events after `cursor` (from the beginning without one), in commit order.
+
+    `next_cursor` is always given. After a full page it is the last item's position.
+    After a short page everything final has been read, so it moves to the newest final
+    event even if this caller may not see it (or filtered it out): events hidden from
+    the caller are then stepped over once, not rescanned on every poll. With nothing
+    new at all it is the position the caller sent.
+    """
+    position = decode_cursor(cursor, FeedPosition) or START
+    found = await repository.read_feed(conn, position, limit, types, audience)
+    if len(found.items) == limit and found.last is not None:
+        after = found.last
+    else:
+        after = max(position, found.end or START)
+    return ChangePage(items=found.items, next_cursor=encode_cursor(after))
+
+
+async def head_cursor(conn: Connection) -> str:
+    """A cursor from which the feed lists every change not yet in the current snapshot
+    (and, at most, a few that are). In a REPEATABLE READ transaction, run it first: it
+    then belongs to the snapshot every later read of the transaction sees."""
+    return encode_cursor(await repository.head(conn) or START)

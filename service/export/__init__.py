@@ -1,0 +1,1 @@
+"""The export: every live published resource as NDJSON, streamed from the database."""

@@ -1,0 +1,109 @@
+"""GET /v1/export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Controller, Request, get
+from litestar.background_tasks import BackgroundTask
+from litestar.datastructures import ResponseHeader
+from litestar.openapi.spec import Example, OpenAPIMediaType, OpenAPIResponse, Operation, Schema
+from litestar.openapi.spec.enums import OpenAPIType
+from litestar.response import Stream
+
+from service import http
+from service.auth import requires_read
+from service.export.service import NDJSON, open_export
+
+DESCRIPTION = """\
+Every live published resource, one JSON object per line (NDJSON, `application/x-ndjson`),
+streamed: the export of any size starts at once and is never held in memory.
+
+Each line is the resource as anonymous callers get it from `GET /v1/{collection}/{id}`
+(statements and documents with their public `verification`), plus `type`: one of
+`organization`, `person`, `document`, `statement`, `relation`, `assessment`. In a
+`relation` line, the relation's own type (`denies`, `confirms`, ...) is `relation_type`.
+Timestamps are RFC 3339 in UTC as PostgreSQL writes them (`2026-11-23T09:00:00.5+00:00`).
+Lines come grouped by type in that order (what a line refers to mostly comes earlier),
+oldest first within a type, and all from one consistent moment.
+
+The export is the published record for every caller, `write` and `admin` keys
+included: internal documents and statements, drafts, and deleted resources are never
+in it.
+
+The `Changes-Cursor` response header is a `GET /v1/changes` cursor taken at the
+export's moment: to seed a copy, load the export, then follow the feed from that
+cursor. Nothing that changed during or after the export is missed (a few changes
+already in the export may be listed again, which re-fetching makes harmless).
+
+A stream that breaks off (no clean end of the response) is incomplete: start again.
+"""
+
+EXAMPLE_LINE = (
+    '{"type" : "organization", "id" : "6f1c1e3a-2b1d-4c39-9d5e-0b1d2c3e4f50", '
+    '"name" : "Reuters", "kind" : "news_outlet", "url" : null, "same_as" : [], '
+    '"version" : 1, "created_at" : "2026-11-23T09:00:00+00:00", '
+    '"updated_at" : "2026-11-23T09:00:00+00:00"}\n'
+)
+
+CHANGES_CURSOR = "Changes-Cursor"
+CHANGES_CURSOR_HEADER = ResponseHeader(
+    name=CHANGES_CURSOR,
+    description="A `GET /v1/changes` cursor from the export's moment: follow the feed "
+    "from it to stay in sync.",
+    documentation_only=True,
+    value="",  # documents the header as a string; never sent as is
+)
+
+
+@dataclass
+class ExportOperation(Operation):
+    """The OpenAPI operation of the export: its 200 is text, one JSON object per line
+    (Litestar documents a Stream's body as anything at all)."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse):
+            ok.content = {
+                NDJSON: OpenAPIMediaType(
+                    schema=Schema(
+                        type=OpenAPIType.STRING,
+                        description="Lines of JSON objects, each ending with a newline.",
+                    ),
+                    examples={"organization": Example(summary="A line", value=EXAMPLE_LINE)},
+                )
+            }
+
+
+class ExportController(Controller):
+    path = "/v1/export"
+    tags = ["Export"]
+    guards = [requires_read]
+
+    @get(
+        "/",
+        operation_id="ExportRecords",
+        summary="Stream every published resource as NDJSON",
+        description=DESCRIPTION,
+        media_type=NDJSON,
+        response_headers=[CHANGES_CURSOR_HEADER],
+        response_description="One published resource per line, each with `type`.",
+        operation_class=ExportOperation,
+        responses=http.responses((503,)),
+    )
+    async def export_records(self, request: Request[Any, Any, Any]) -> Stream:
+        changes_cursor, lines = await open_export(request.app.state)
+
+        # Litestar does not close the iterator when the client goes away mid-stream;
+        # this runs once the response is over either way, and lets go of the connection.
+        # (A coroutine function: Litestar would run the bare `aclose` method as sync.)
+        async def close() -> None:
+            await lines.aclose()
+
+        return Stream(
+            lines,
+            media_type=NDJSON,
+            headers={CHANGES_CURSOR: changes_cursor},
+            background=BackgroundTask(close),
+        )

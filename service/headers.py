@@ -1,0 +1,144 @@
+"""Headers every response gets: security headers, Cache-Control and Vary, and CORS.
+
+`response_headers(settings)` is an app-level `before_send` hook rather than a route
+middleware: Litestar runs route middleware only for requests that matched a route, and
+a 404 or 405 from the router, a refused CORS preflight or a 401 from authentication
+need these headers too. It only ever adds headers a response does not have, so a
+handler that sets its own (a badge's Cache-Control, an embed's Content-Security-Policy)
+keeps them.
+
+Cache-Control, unless the handler chose one:
+
+- `private` on every response to a request with `Authorization` (and `no-store` too
+  for /v1/api-keys, and for errors): its content depends on the key's scope.
+- `public, max-age=0, must-revalidate` on an anonymous GET/HEAD under /v1, /embed or
+  /schema answered 200 or 304: the public sees only published content, and with the
+  strong ETag a cache revalidates for the price of a 304.
+- `no-store` on errors and on everything else (probes, metrics, anonymous writes).
+
+`Vary: Authorization` on every /v1 GET/HEAD: the same URL shows a `write` key drafts and
+internal documents that it shows nobody else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
+
+from litestar.config.cors import CORSConfig
+from litestar.types import Message, Scope
+
+from service.auth import Caller
+from service.settings import Settings
+
+# Paths left framable and free to run scripts: embeds are made to be shown in other
+# sites' iframes, and the interactive docs load their scripts.
+OPEN_PREFIXES = ("/embed/", "/schema")
+# Where published content lives; anything else (probes, metrics) is never cached.
+PUBLISHED_PREFIXES = ("/v1/", "/embed/", "/schema")
+
+PUBLIC = b"public, max-age=0, must-revalidate"
+PRIVATE = b"private"
+PRIVATE_NO_STORE = b"private, no-store"
+NO_STORE = b"no-store"
+
+# Headers a browser front end may send and read across origins.
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "If-Match",
+    "If-None-Match",
+    "Idempotency-Key",
+]
+CORS_EXPOSED_HEADERS = [
+    "ETag",
+    "Location",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "Retry-After",
+    "Idempotent-Replayed",
+]
+CORS_METHODS = ["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"]
+
+Hook = Callable[[Message, Scope], Awaitable[None]]
+
+
+def cors_config(settings: Settings) -> CORSConfig | None:
+    """Litestar's CORS for CORS_ALLOW_ORIGINS; None (no CORS headers at all) when empty.
+
+    No credentials mode: the API authenticates with an Authorization header that the
+    front end sets itself, never with cookies."""
+    if not settings.cors_allow_origins:
+        return None
+    return CORSConfig(
+        allow_origins=list(settings.cors_allow_origins),
+        allow_methods=list(CORS_METHODS),  # type: ignore[arg-type]
+        allow_headers=list(CORS_REQUEST_HEADERS),
+        expose_headers=list(CORS_EXPOSED_HEADERS),
+        allow_credentials=False,
+        max_age=600,
+    )
+
+
+def response_headers(settings: Settings) -> Hook:
+    """The `before_send` hook adding security headers, Cache-Control and Vary."""
+    everywhere = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+    if urlsplit(settings.public_base_url).scheme == "https":
+        # Only when the service is known to be served over HTTPS: over plain HTTP the
+        # header is ignored at best, and it would pin a mistaken setup for a year.
+        everywhere.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+    api_only = [
+        (b"x-frame-options", b"DENY"),
+        (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+    ]
+
+    async def hook(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        headers = list(message.get("headers", ()))
+        # Litestar sends header names in lower case, as ASGI asks.
+        present = {name for name, _ in headers}
+        path: str = scope["path"]
+        added = [h for h in everywhere if h[0] not in present]
+        if not path.startswith(OPEN_PREFIXES):
+            added += [h for h in api_only if h[0] not in present]
+        if b"cache-control" not in present:
+            added.append((b"cache-control", _cache_control(scope, path, message["status"])))
+        if path.startswith("/v1/") and scope.get("method") in ("GET", "HEAD"):
+            headers = _vary_on_authorization(headers)
+        message["headers"] = headers + added
+
+    return hook
+
+
+def _keyed(scope: Scope) -> bool:
+    """Whether the request came with a key (a good one, or a bad one refused with 401)."""
+    user = scope.get("user")
+    if user is not None:  # authentication ran
+        return isinstance(user, Caller) and user.key_id is not None
+    return any(name == b"authorization" for name, _ in scope.get("headers", ()))
+
+
+def _cache_control(scope: Scope, path: str, status: int) -> bytes:
+    if _keyed(scope):
+        return PRIVATE_NO_STORE if status >= 400 or path.startswith("/v1/api-keys") else PRIVATE
+    if (
+        status in (200, 304)
+        and scope.get("method") in ("GET", "HEAD")
+        and path.startswith(PUBLISHED_PREFIXES)
+    ):
+        return PUBLIC
+    return NO_STORE
+
+
+def _vary_on_authorization(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    for index, (name, value) in enumerate(headers):
+        if name == b"vary":
+            fields = {v.strip().lower() for v in value.split(b",")}
+            if b"authorization" in fields or b"*" in fields:
+                return headers
+            headers = list(headers)
+            headers[index] = (name, value + b", Authorization")
+            return headers
+    return [*headers, (b"vary", b"Authorization")]

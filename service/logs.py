@@ -1,0 +1,86 @@
+"""Structured logs: one JSON object per line, each carrying the request id.
+
+`serve` (and `worker`) install `logging_config(level)` once per process: granian applies
+it in its main process and in every worker, so granian's own lines, the per-request
+lines of `service.telemetry` and every `service.*` logger come out the same way, on
+standard error. The request id is taken from `REQUEST_ID`, a context variable that the
+telemetry middleware sets for the duration of a request: anything logged while a
+request is handled (an error mapped in service/errors.py, a warning from the pool)
+carries the id that the client sees in `X-Request-ID`.
+
+Nothing here logs request bodies or headers; the per-request line names the caller by
+key name and id, never by its secret.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+# The attributes every LogRecord has; anything else on a record came in through
+# `extra=` and is written as a field of its own.
+_STANDARD_ATTRIBUTES = frozenset(
+    logging.LogRecord("", 0, "", 0, "", (), None).__dict__.keys() | {"message", "asctime"}
+)
+
+# Extra fields of any type: what JSON cannot hold natively is written as its str().
+_encoder = msgspec.json.Encoder(enc_hook=str)
+
+
+class JsonFormatter(logging.Formatter):
+    """`{"time", "level", "logger", "message", "request_id", ...extra fields}` per line;
+    an exception's traceback goes into `exception` (logs are for operators, never
+    shown to callers)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request_id = record.__dict__.get("request_id") or REQUEST_ID.get()
+        if request_id is not None:
+            line["request_id"] = request_id
+        for name, value in record.__dict__.items():
+            if name not in _STANDARD_ATTRIBUTES and name not in line:
+                line[name] = value
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            line["stack"] = self.formatStack(record.stack_info)
+        return _encoder.encode(line).decode()
+
+
+def logging_config(level: str = "info") -> dict[str, Any]:
+    """A `logging.config.dictConfig` for every process of the service: JSON lines on
+    standard error; the service's loggers at `level`, granian's at info, everything
+    else (libraries) at warning. Also what `Granian(log_dictconfig=...)` takes."""
+    return {
+        "version": 1,
+        # Loggers created at import time (service.*, asyncpg) must keep working.
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "service.logs.JsonFormatter"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": "json",
+            }
+        },
+        "loggers": {
+            "service": {"level": level.upper()},
+            # granian's own loggers write plain text to stdout unless told otherwise;
+            # send them through the JSON handler instead. Its access log stays off
+            # (`log_access=False`): the service writes one line per request itself.
+            "_granian": {"level": "INFO", "handlers": [], "propagate": True},
+            "granian.access": {"level": "WARNING", "handlers": [], "propagate": True},
+        },
+        "root": {"level": "WARNING", "handlers": ["stderr"]},
+    }

@@ -1,0 +1,209 @@
+"""The embeddable card (self-contained, escaped, framable) and its oEmbed discovery."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+
+from tests.distribution.support import EMBED_CSP, PUBLIC_CACHE_CONTROL, assess
+from tests.helpers import (
+    BASE_URL,
+    MISSING_ID,
+    assert_problem,
+    create_document,
+    create_organization,
+    create_person,
+    create_statement,
+)
+
+pytestmark = pytest.mark.asyncio
+
+HOSTILE = '<script>alert("x")</script> & <img src=x onerror=alert(1)> "quoted"'
+
+
+class Tags(HTMLParser):
+    """Every start tag with its attributes, and the page's visible text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse(page: str) -> Tags:
+    parser = Tags()
+    parser.feed(page)
+    parser.close()
+    return parser
+
+
+async def test_a_statement_card_shows_the_quote_speaker_verdict_and_links(anonymous_client, client):
+    speaker = await create_person(client, name="Mark Esper")
+    outlet = await create_organization(client, name="Reuters")
+    statement = await create_statement(
+        client,
+        speaker_id=speaker["id"],
+        text="There's been no decision whatsoever to leave Iraq.",
+        said_at="2020-01-06T21:00:00Z",
+    )
+    url = f"/embed/statements/{statement['id']}"
+
+    before = await anonymous_client.get(url)
+    assert before.status_code == 200, before.text
+    assert "Unverified" in parse(before.text).text
+
+    await assess(
+        client,
+        "statement",
+        statement["id"],
+        "misleading",
+        url="https://factcheck.example.org/esper",
+        evidence=[{"kind": "confirmation", "organization_id": outlet["id"], "stance": "supports"}],
+    )
+    response = await anonymous_client.get(url)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["content-security-policy"] == EMBED_CSP
+    assert "x-frame-options" not in response.headers
+    assert response.headers["cache-control"] == PUBLIC_CACHE_CONTROL
+    page = parse(response.text)
+    text = " ".join(page.text)
+    assert "There's been no decision whatsoever to leave Iraq." in text
+    assert "Mark Esper" in text and "6 January 2020" in text
+    assert "Misleading" in text and "Unverified" not in text
+    assert "Corroborated by 1 organization" in text
+    links = {attrs.get("href"): attrs for tag, attrs in page.tags if tag == "a"}
+    assert "https://factcheck.example.org/esper" in links
+    assert f"{BASE_URL}/v1/statements/{statement['id']}/record" in links
+    assert all(
+        a.get("target") == "_blank" and "noopener" in (a.get("rel") or "") for a in links.values()
+    )
+    # The verdict is coloured like the badge (misleading: orange with dark text).
+    assert "--verdict-bg:#f08c00" in response.text
+    # Readable on a phone.
+    assert ("meta", {"name": "viewport", "content": "width=device-width,initial-scale=1"}) in (
+        page.tags
+    )
+
+    etag = response.headers["etag"]
+    not_modified = await anonymous_client.get(url, headers={"If-None-Match": etag})
+    assert not_modified.status_code == 304 and not_modified.content == b""
+    assert not_modified.headers["cache-control"] == PUBLIC_CACHE_CONTROL
+    assert before.headers["etag"] != etag
+
+
+async def test_a_document_card_shows_its_title_issuer_and_verdict(anonymous_client, client):
+    issuer = await create_organization(client, name="U.S. Department of Defense")
+    document = await create_document(
+        client, title="Letter on onward movement", issuer_id=issuer["id"], dated_on="2020-01-06"
+    )
+    await assess(client, "document", document["id"], "authentic")
+    response = await anonymous_client.get(f"/embed/documents/{document['id']}")
+    assert response.status_code == 200
+    text = " ".join(parse(response.text).text)
+    assert "Letter on onward movement" in text
+    assert "Issued by U.S. Department of Defense" in text and "6 January 2020" in text
+    assert "Authentic" in text and "Document" in text
+
+
+async def test_every_stored_string_is_escaped(anonymous_client, client):
+    speaker = await create_person(client, name=f"Mallory {HOSTILE}")
+    statement = await create_statement(client, speaker_id=speaker["id"], text=HOSTILE)
+    await assess(client, "statement", statement["id"], "false", headline=f"Nope {HOSTILE}")
+    response = await anonymous_client.get(f"/embed/statements/{statement['id']}")
+    assert response.status_code == 200
+    body = response.text
+    assert "<script" not in body.lower() and "<img" not in body.lower()
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in body
+    page = parse(body)
+    assert {tag for tag, _ in page.tags} <= {
+        "html", "head", "meta", "title", "style", "body", "article", "div", "span",
+        "blockquote", "h1", "p", "time", "a",
+    }  # fmt: skip
+    # The hostile markup shows as text, in full: in the page title, the quote, the
+    # speaker's name and the headline.
+    text = "".join(page.text)
+    assert text.count(HOSTILE) == 4
+
+
+async def test_the_card_loads_nothing_from_anywhere(anonymous_client, client):
+    statement = await create_statement(client)
+    document = await create_document(client)
+    for url in (f"/embed/statements/{statement['id']}", f"/embed/documents/{document['id']}"):
+        body = (await anonymous_client.get(url)).text.lower()
+        for external in ('src="http', "<link", "<script", "@import", "url(", "<iframe", "<img"):
+            assert external not in body, (url, external)
+
+
+async def test_internal_deleted_and_missing_subjects_have_no_card(anonymous_client, client):
+    leak = await create_document(client, visibility="internal")
+    hidden = await create_statement(client, visibility="internal")
+    for caller in (anonymous_client, client):
+        for url in (
+            f"/embed/documents/{leak['id']}",
+            f"/embed/statements/{hidden['id']}",
+            f"/embed/statements/{MISSING_ID}",
+            f"/embed/documents/{hidden['id']}",
+        ):
+            assert_problem(await caller.get(url), 404)
+
+
+# ---- oEmbed -----------------------------------------------------------------------------------
+
+
+async def test_oembed_for_an_embed_url_and_a_resource_url(anonymous_client, client):
+    statement = await create_statement(client, text="There has been no decision.")
+    embed = f"{BASE_URL}/embed/statements/{statement['id']}"
+    for url in (embed, f"{BASE_URL}/v1/statements/{statement['id']}", f"{embed}?utm=x"):
+        response = await anonymous_client.get("/v1/oembed", params={"url": url})
+        assert response.status_code == 200, (url, response.text)
+        assert response.headers["cache-control"] == PUBLIC_CACHE_CONTROL
+        answer = response.json()
+        assert answer["version"] == "1.0" and answer["type"] == "rich"
+        assert answer["provider_name"] == "Verification Record"
+        assert answer["provider_url"] == BASE_URL
+        assert answer["title"] == "There has been no decision."
+        assert isinstance(answer["cache_age"], int) and answer["cache_age"] > 0
+        assert (answer["width"], answer["height"]) == (560, 360)
+        [iframe] = [attrs for tag, attrs in parse(answer["html"]).tags if tag == "iframe"]
+        assert iframe["src"] == embed
+        assert iframe["width"] == "560" and iframe["height"] == "360"
+
+    document = await create_document(client, title="A <b>bold</b> letter")
+    response = await anonymous_client.get(
+        "/v1/oembed",
+        params={"url": f"{BASE_URL}/embed/documents/{document['id']}", "maxwidth": 300,
+                "maxheight": 200, "format": "json"},
+    )  # fmt: skip
+    answer = response.json()
+    assert (answer["width"], answer["height"]) == (300, 200)
+    assert "<b>" not in answer["html"] and "A &lt;b&gt;bold&lt;/b&gt; letter" in answer["html"]
+
+
+async def test_oembed_refuses_foreign_unpublished_and_xml(anonymous_client, client):
+    statement = await create_statement(client)
+    hidden = await create_statement(client, visibility="internal")
+    for url in (
+        f"https://evil.example.com/embed/statements/{statement['id']}",
+        f"https://testserver.local/embed/statements/{statement['id']}",  # not our scheme
+        f"{BASE_URL}/v1/people/{statement['id']}",
+        f"{BASE_URL}/embed/statements/{hidden['id']}",
+        f"{BASE_URL}/embed/statements/{MISSING_ID}",
+        "not a url at all",
+    ):
+        assert_problem(await anonymous_client.get("/v1/oembed", params={"url": url}), 404)
+    ours = f"{BASE_URL}/embed/statements/{statement['id']}"
+    assert_problem(
+        await anonymous_client.get("/v1/oembed", params={"url": ours, "format": "xml"}), 501
+    )
+    assert_problem(await anonymous_client.get("/v1/oembed"), 422)
+    assert_problem(
+        await anonymous_client.get("/v1/oembed", params={"url": ours, "maxwidth": 0}), 422
+    )
