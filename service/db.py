@@ -28,6 +28,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -72,6 +73,52 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 _REPLICA_UNAVAILABLE: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, TimeoutError)
 
 
+# asyncpg writes the first and the last instant and day it can represent
+# (0001-01-01T00:00:00Z, 9999-12-31T23:59:59.999999Z; 0001-01-01, 9999-12-31) as
+# -infinity and infinity, which the record would then serve as such, and fail to read
+# back. These codecs write each instant and day as itself, in PostgreSQL's binary form:
+# microseconds or days since 2000-01-01. Like asyncpg's, they read infinity back as the
+# last or the first value Python has, and refuse what lies beyond (a 422, DataError).
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_EPOCH_DAY = date(2000, 1, 1).toordinal()
+_MICROSECOND = timedelta(microseconds=1)
+_TIME_INFINITY, _DATE_INFINITY = 2**63 - 1, 2**31 - 1
+
+
+def _encode_timestamptz(value: datetime) -> tuple[int]:
+    return ((value.astimezone(UTC) - _EPOCH) // _MICROSECOND,)
+
+
+def _decode_timestamptz(value: tuple[int]) -> datetime:
+    if value[0] == _TIME_INFINITY:
+        return datetime.max.replace(tzinfo=UTC)
+    if value[0] == -_TIME_INFINITY - 1:
+        return datetime.min.replace(tzinfo=UTC)
+    return _EPOCH + value[0] * _MICROSECOND
+
+
+def _encode_date(value: date) -> tuple[int]:
+    return (value.toordinal() - _EPOCH_DAY,)
+
+
+def _decode_date(value: tuple[int]) -> date:
+    if value[0] == _DATE_INFINITY:
+        return date.max
+    if value[0] == -_DATE_INFINITY - 1:
+        return date.min
+    return date.fromordinal(value[0] + _EPOCH_DAY)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for name, encoder, decoder in (
+        ("timestamptz", _encode_timestamptz, _decode_timestamptz),
+        ("date", _encode_date, _decode_date),
+    ):
+        await conn.set_type_codec(
+            name, schema="pg_catalog", encoder=encoder, decoder=decoder, format="tuple"
+        )
+
+
 async def create_pool(settings: Settings, dsn: str | None = None) -> asyncpg.Pool:
     """Open a pool whose queries time out and whose sessions speak UTC.
 
@@ -88,6 +135,7 @@ async def create_pool(settings: Settings, dsn: str | None = None) -> asyncpg.Poo
         command_timeout=settings.db_statement_timeout_ms / 1000 + 1,
         # 0 behind PgBouncer < 1.21 in transaction mode (docs/scaling.md).
         statement_cache_size=settings.db_statement_cache_size,
+        init=_init_connection,
         # Startup parameters: behind PgBouncer they must be set on the database
         # instead (docs/scaling.md, "Behind PgBouncer").
         server_settings={

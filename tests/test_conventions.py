@@ -526,3 +526,18 @@ async def test_blank_and_the_end_mean_the_same_to_python_and_to_the_schema(clien
         json={"name": "x", "url": "https://x.example\n"},
         field="url",
     )
+
+
+async def test_the_first_and_last_instants_and_days_are_kept_as_given(client):
+    # asyncpg would write them as -infinity and infinity, which could not be read back.
+    person = await create_person(client)
+    for said_at in ("0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z"):
+        response = await client.post(
+            "/v1/statements", json={"speaker_id": person["id"], "text": "x", "said_at": said_at}
+        )
+        assert response.status_code == 201, response.text
+        statement = (await client.get(f"/v1/statements/{response.json()['id']}")).json()
+        assert statement["said_at"].startswith(said_at[:19])
+    for dated_on in ("0001-01-01", "9999-12-31"):
+        document = await create_document(client, dated_on=dated_on)
+        assert document["dated_on"] == dated_on
