@@ -26,6 +26,7 @@ run: install ## Serve the API with the founding example on http://127.0.0.1:8000
 
 test: install ## Run the whole test suite against a real PostgreSQL
 	@bash scripts/ensure-postgres
+	@bash scripts/ensure-test-tools
 	$(UV) run pytest
 
 # The suite runs tests/test_fuzz.py with 25 examples per operation; this runs it longer.
