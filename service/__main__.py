@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 import tempfile
+from typing import Any
 
 from service.settings import Settings, SettingsError
 
@@ -38,10 +39,7 @@ def load_example(_: argparse.Namespace) -> None:
 
 
 def serve(args: argparse.Namespace) -> None:
-    from granian import Granian
-    from granian.constants import Interfaces
-
-    from service import logs, shutdown
+    from service import shutdown
 
     settings = _settings()  # fail here, with a clear message, not in every worker
     print(
@@ -53,18 +51,12 @@ def serve(args: argparse.Namespace) -> None:
     # service/shutdown.py).
     metrics_dir = _prepare_metrics_dir(args.workers)
     shutdown.ignore_drain_signal()
-    server = Granian(
+    server = granian_server(
         "service.app:create_app",
-        factory=True,
-        address=args.host,
+        host=args.host,
         port=args.port,
         workers=args.workers,
-        interface=Interfaces.ASGI,
-        # The app writes one JSON line per request itself (service/telemetry.py), and
-        # granian applies this logging configuration in every process.
-        log_access=False,
-        log_dictconfig=logs.logging_config(settings.log_level),
-        workers_kill_timeout=shutdown.WORKER_STOP_TIMEOUT_SECONDS,
+        log_level=settings.log_level,
     )
     if (drain := settings.shutdown_drain_seconds) > 0:
         # After granian has installed its own signal handlers, before the workers start.
@@ -74,6 +66,31 @@ def serve(args: argparse.Namespace) -> None:
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def granian_server(target: str, *, host: str, port: int, workers: int, log_level: str) -> Any:
+    """The granian server that `serve` runs, for the app factory `target`
+    ("module:function"). The benchmark serves its ceilings (bench/ceilings.py) through
+    this too, so that they are measured under exactly the same server settings.
+    (Returned as Any: granian picks its server class at import time, by platform.)"""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    from service import logs, shutdown
+
+    return Granian(
+        target,
+        factory=True,
+        address=host,
+        port=port,
+        workers=workers,
+        interface=Interfaces.ASGI,
+        # The app writes one JSON line per request itself (service/telemetry.py), and
+        # granian applies this logging configuration in every process.
+        log_access=False,
+        log_dictconfig=logs.logging_config(log_level),
+        workers_kill_timeout=shutdown.WORKER_STOP_TIMEOUT_SECONDS,
+    )
 
 
 def _prepare_metrics_dir(workers: int) -> str | None:

@@ -148,21 +148,32 @@ def _require(scope: Scope, connection: ASGIConnection[Any, Any, Any, Any]) -> No
         )
 
 
-def public_read(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+# The guards are coroutine functions although they never await: Litestar runs a plain
+# function guard in its thread pool, a thread hop on every request that cost more CPU
+# than the rest of a badge request (bench/, profiled with py-spy).
+
+
+async def public_read(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Anyone may read published content while PUBLIC_READ is on; otherwise `read`."""
     if not connection.app.state.settings.public_read:
         _require(Scope.READ, connection)
 
 
-def requires_read(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_read(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
     _require(Scope.READ, connection)
 
 
-def requires_write(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_write(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
     _require(Scope.WRITE, connection)
 
 
-def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_admin(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
     _require(Scope.ADMIN, connection)
 
 

@@ -79,6 +79,11 @@ class Table(Generic[T]):
         )
         self._ever_existed = f"SELECT EXISTS (SELECT 1 FROM {name} WHERE id = $1)"
 
+    def select_sql(self, audience: Audience = Audience.NEWSROOM) -> str:
+        """The query `get` sends for one live row ($1: its id) as `audience` sees it
+        (the benchmark's database ceiling sends it too)."""
+        return self._select_public if audience is Audience.PUBLIC else self._select_one
+
     async def get(
         self,
         conn: Connection,

@@ -38,9 +38,9 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 
 from service import idempotency
-from service.auth import caller_of
 from service.errors import ServiceUnavailable
 from service.settings import Settings
+from service.visibility import Audience
 
 log = logging.getLogger("service.db")
 
@@ -119,6 +119,16 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _keep_session(_: asyncpg.Connection) -> None:
+    """The pool's reset on release: nothing to send. asyncpg's default sends `SELECT
+    pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL` on every release, a
+    second round trip for a one-query request, to undo session state that no code here
+    leaves behind: no session-level SET (settings are startup parameters), only
+    transaction-scoped advisory locks and cursors, LISTEN only on the listener's own
+    connection (service/notifications.py). asyncpg still rolls back a transaction left
+    open (a cancelled request) before this is called."""
+
+
 async def create_pool(settings: Settings, dsn: str | None = None) -> asyncpg.Pool:
     """Open a pool whose queries time out and whose sessions speak UTC.
 
@@ -136,6 +146,7 @@ async def create_pool(settings: Settings, dsn: str | None = None) -> asyncpg.Poo
         # 0 behind PgBouncer < 1.21 in transaction mode (docs/scaling.md).
         statement_cache_size=settings.db_statement_cache_size,
         init=_init_connection,
+        reset=_keep_session,
         # Startup parameters: behind PgBouncer they must be set on the database
         # instead (docs/scaling.md, "Behind PgBouncer").
         server_settings={
@@ -208,11 +219,12 @@ async def acquire(
         await pool.release(connection)
 
 
-def reads_may_lag(request: Request[Any, Any, Any]) -> bool:
-    """Whether this request's reads may come from the replica (see the module)."""
+def reads_may_lag(request: Request[Any, Any, Any], audience: Audience) -> bool:
+    """Whether this request's reads may come from the replica (see the module): the
+    public audience's GETs, unless the handler asks for the primary."""
     return (
         request.method in _LAGGING_READS
-        and not caller_of(request).sees_unpublished
+        and audience is Audience.PUBLIC
         and not request.route_handler.opt.get(READ_FROM_PRIMARY, False)
     )
 
@@ -223,13 +235,18 @@ _replica_warned_at = -_REPLICA_WARNING_INTERVAL
 
 
 async def provide_read_connection(
-    state: State, request: Request[Any, Any, Any]
+    state: State, request: Request[Any, Any, Any], audience: NamedDependency[Audience]
 ) -> AsyncIterator[Connection]:
     """A pooled connection for handlers that only read: the replica's when the request
-    tolerates lag (and the replica answers), else the primary's."""
+    tolerates lag (and the replica answers), else the primary's.
+
+    It takes the `audience` dependency (who is asking decides where to read), and so
+    Litestar resolves the audience first: dependencies it must resolve side by side
+    it resolves in an anyio task group, which cost more than the two of them together
+    (a tenth of a one-row GET's CPU time, profiled with py-spy: bench/)."""
     settings: Settings = state.settings
     read_pool: asyncpg.Pool = state.read_pool
-    if read_pool is not state.pool and reads_may_lag(request):
+    if read_pool is not state.pool and reads_may_lag(request, audience):
         try:
             connection = await read_pool.acquire(timeout=settings.db_acquire_timeout_seconds)
         except _REPLICA_UNAVAILABLE as exc:
@@ -257,12 +274,18 @@ def _warn_replica_unreachable(exc: BaseException) -> None:
         log.warning("replica unreachable (%s); reading from the primary", type(exc).__name__)
 
 
-async def provide_transaction(state: State) -> AsyncIterator[Connection]:
+async def provide_transaction(
+    state: State, actor: NamedDependency[str | None]
+) -> AsyncIterator[Connection]:
     """A pooled connection inside one transaction for the whole request.
 
     A POST's Idempotency-Key is claimed first, in this transaction: a replay or a
     conflict ends the request here, before the handler runs, and the first response is
     recorded in this same transaction (see service/idempotency.py).
+
+    `actor` (the name the handler's events record) is not used here: asking for it makes
+    Litestar resolve it before the transaction rather than beside it, in an anyio task
+    group (see `provide_read_connection`).
     """
     async with acquire(state, state.settings) as connection:
         transaction = connection.transaction()
