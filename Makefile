@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 PYTHON ?= python3
 
-.PHONY: help install run test fuzz lint format openapi check-openapi clean-data
+.PHONY: help install run test fuzz bench lint format openapi client check-openapi clean-data
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -29,23 +29,40 @@ test: install ## Run the whole test suite against a real PostgreSQL
 	@bash scripts/ensure-test-tools
 	$(UV) run pytest
 
-# The suite runs tests/test_fuzz.py with 25 examples per operation; this runs it longer.
+# The suite runs tests/test_fuzz.py with 10 examples per operation; this runs it longer.
 FUZZ_EXAMPLES ?= 500
 fuzz: install ## Schemathesis against the app, FUZZ_EXAMPLES (500) examples per operation
 	@bash scripts/ensure-postgres
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(UV) run pytest -p no:cacheprovider tests/test_fuzz.py
 
+# `make bench`: its own PostgreSQL and server, a 100k-statement corpus, wrk; prints one
+# table and writes artifacts/bench/results.json (README, "Benchmark"). BENCH_SMOKE=1 is
+# the seconds-long harness check that CI runs (as a test), never a timing assertion.
+BENCH_DURATION ?= 10
+BENCH_SMOKE ?=
+bench: install ## Benchmark against the framework and asyncpg ceilings (BENCH_DURATION=10 s a run, BENCH_SMOKE=1)
+	@bash scripts/ensure-postgres
+	@bash scripts/ensure-test-tools wrk
+	BENCH_DURATION=$(BENCH_DURATION) BENCH_SMOKE=$(BENCH_SMOKE) $(UV) run python -m bench
+
 lint: install ## ruff (format check + lint) and mypy
-	$(UV) run ruff format --check service tests migrations
-	$(UV) run ruff check service tests migrations
+	$(UV) run ruff format --check service tests migrations bench
+	$(UV) run ruff check service tests migrations bench
 	$(UV) run mypy
 
 format: install ## Format and fix what ruff can
-	$(UV) run ruff format service tests migrations
-	$(UV) run ruff check --fix service tests migrations
+	$(UV) run ruff format service tests migrations bench
+	$(UV) run ruff check --fix service tests migrations bench
 
 openapi: install ## Regenerate openapi/openapi.json from the app
 	$(UV) run python -m service openapi --output openapi/openapi.json
+
+# The generator works offline; it runs ruff (from .venv) over what it writes.
+CLIENT_DIR ?= build/client
+client: install ## Generate the typed Python partner client into build/client/
+	$(UV) run openapi-python-client generate --path openapi/openapi.json \
+		--config openapi/client-config.yaml --meta uv --output-path $(CLIENT_DIR) \
+		--overwrite --fail-on-warning
 
 clean-data: ## Stop and delete the local PostgreSQL of `make run`
 	-$(UV) run python -m service.devdb stop --data-dir .data/postgres

@@ -16,8 +16,16 @@ Cache-Control, unless the handler chose one:
   strong ETag a cache revalidates for the price of a 304.
 - `no-store` on errors and on everything else (probes, metrics, anonymous writes).
 
+A CORS preflight that Litestar's CORS middleware refuses comes out of it as a
+text/plain 400 that no exception handler sees; `ProblemPreflights` turns it into a
+problem+json 403 like every other refusal.
+
 `Vary: Authorization` on every /v1 GET/HEAD: the same URL shows a `write` key drafts and
-internal documents that it shows nobody else.
+internal documents that it shows nobody else. Not on routes whose handlers are marked
+`opt={SAME_FOR_EVERY_CALLER: True}` (badges, oEmbed, ClaimReview: public content read
+with the public audience whoever asks) while PUBLIC_READ is on: a CDN keeps one copy of
+them, not one per key. With PUBLIC_READ off they still vary, since an anonymous caller
+gets 401 where a key gets the content.
 """
 
 from __future__ import annotations
@@ -25,10 +33,21 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
+import msgspec
 from litestar.config.cors import CORSConfig
-from litestar.types import Message, Scope
+from litestar.enums import ScopeType
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 
 from service.auth import Caller
+from service.errors import PROBLEM_MEDIA_TYPE, Problem
 from service.settings import Settings
 
 # Paths left framable and free to run scripts: embeds are made to be shown in other
@@ -36,6 +55,9 @@ from service.settings import Settings
 OPEN_PREFIXES = ("/embed/", "/schema")
 # Where published content lives; anything else (probes, metrics) is never cached.
 PUBLISHED_PREFIXES = ("/v1/", "/embed/", "/schema")
+
+# A route handler's `opt` key: its answers are the same whatever key (or none) asks.
+SAME_FOR_EVERY_CALLER = "same_for_every_caller"
 
 PUBLIC = b"public, max-age=0, must-revalidate"
 PRIVATE = b"private"
@@ -58,6 +80,8 @@ CORS_EXPOSED_HEADERS = [
     "RateLimit-Reset",
     "Retry-After",
     "Idempotent-Replayed",
+    "X-Request-ID",
+    "Changes-Cursor",
 ]
 CORS_METHODS = ["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"]
 
@@ -79,6 +103,79 @@ def cors_config(settings: Settings) -> CORSConfig | None:
         allow_credentials=False,
         max_age=600,
     )
+
+
+class ProblemPreflights:
+    """An ASGI wrapper around Litestar's CORS middleware (only when CORS is on) that
+    answers a refused preflight with a problem+json 403 instead of its text/plain 400.
+
+    Litestar's middleware answers every OPTIONS request that has an `Origin` itself,
+    without calling the app, and answers 400 only when it refuses the origin, the method
+    or a header; so such a 400 is the refusal, whatever its wording. Its reason
+    ("Disallowed CORS origin") becomes the problem's detail.
+    """
+
+    __slots__ = ("_app",)
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != ScopeType.HTTP
+            or scope["method"] != "OPTIONS"
+            or not any(name == b"origin" for name, _ in scope["headers"])
+        ):
+            await self._app(scope, receive, send)
+            return
+        path = scope["path"]
+        held: HTTPResponseStartEvent | None = None  # the refusal, until its body is known
+        reason = b""
+
+        async def send_problem(message: Message) -> None:
+            nonlocal held, reason
+            if message["type"] == "http.response.start" and message["status"] == 400:
+                held = message
+                return
+            if held is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            reason += message["body"]
+            if message.get("more_body", False):
+                return
+            body = msgspec.json.encode(
+                Problem(
+                    type="/problems/cors-refused",
+                    title="Forbidden",
+                    status=403,
+                    detail="this cross-origin request is not allowed: "
+                    + (reason.decode("utf-8", "replace").strip() or "refused by CORS"),
+                    instance=path,
+                )
+            )
+            headers = [
+                (name, value)
+                for name, value in held.get("headers", ())
+                if name.lower() not in (b"content-type", b"content-length")
+            ]
+            headers += [
+                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ]
+            start: HTTPResponseStartEvent = {
+                "type": "http.response.start",
+                "status": 403,
+                "headers": headers,
+            }
+            await send(start)
+            end: HTTPResponseBodyEvent = {
+                "type": "http.response.body",
+                "body": body,
+                "more_body": False,
+            }
+            await send(end)
+
+        await self._app(scope, receive, send_problem)
 
 
 def response_headers(settings: Settings) -> Hook:
@@ -105,11 +202,20 @@ def response_headers(settings: Settings) -> Hook:
             added += [h for h in api_only if h[0] not in present]
         if b"cache-control" not in present:
             added.append((b"cache-control", _cache_control(scope, path, message["status"])))
-        if path.startswith("/v1/") and scope.get("method") in ("GET", "HEAD"):
+        if (
+            path.startswith("/v1/")
+            and scope.get("method") in ("GET", "HEAD")
+            and not (settings.public_read and _same_for_every_caller(scope))
+        ):
             headers = _vary_on_authorization(headers)
         message["headers"] = headers + added
 
     return hook
+
+
+def _same_for_every_caller(scope: Scope) -> bool:
+    handler = scope.get("route_handler")
+    return handler is not None and bool(handler.opt.get(SAME_FOR_EVERY_CALLER))
 
 
 def _keyed(scope: Scope) -> bool:

@@ -26,9 +26,9 @@ Health probes, metrics and the OpenAPI documents are exempt. Every other respons
 carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until
 the window resets); a refused request is 429 with the same headers and `Retry-After`.
 
-The client address is the ASGI server's peer (`scope["client"]`). Behind a reverse
-proxy the server must take it from the proxy's forwarding header, or every anonymous
-caller shares the proxy's budget.
+The client address is `scope["client"]`: the TCP peer, or behind the proxies listed in
+TRUSTED_PROXIES the address their `X-Forwarded-For` names (service/forwarded.py).
+Without that setting behind a proxy, every anonymous caller shares the proxy's budget.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ never has to guess which of a dozen variables is wrong.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit
@@ -32,6 +33,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     rate_limit_anonymous: int = 600
     rate_limit_key: int = 6000
     cors_allow_origins: tuple[str, ...] = ()
+    # Networks of the load balancers, proxies and CDNs in front: a request from one of
+    # them is rate-limited and logged under the client address its X-Forwarded-For names
+    # (service/forwarded.py). Empty: the peer's address, whatever the header says.
+    trusted_proxies: tuple[str, ...] = ()
     webhook_allow_private: bool = False
     # The webhook delivery worker: how often an idle worker looks for due deliveries,
     # how long one delivery may take in all, and whether `serve` runs a worker in each
@@ -39,6 +44,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     webhook_poll_seconds: float = 1.0
     webhook_timeout_seconds: float = 10.0
     webhook_worker: bool = True
+    # Succeeded and dead deliveries (and their attempts) older than this are deleted by
+    # the workers; 0 keeps them forever.
+    webhook_delivery_retention_days: int = 30
     # Pool sizing and timeouts: a request that cannot get a connection or whose query
     # runs away must fail fast (503) rather than pile up behind a sick database.
     db_pool_max_size: int = 16
@@ -89,6 +97,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             ("DB_POOL_MAX_SIZE", "db_pool_max_size", 1),
             ("DB_STATEMENT_TIMEOUT_MS", "db_statement_timeout_ms", 1),
             ("DB_STATEMENT_CACHE_SIZE", "db_statement_cache_size", 0),
+            ("WEBHOOK_DELIVERY_RETENTION_DAYS", "webhook_delivery_retention_days", 0),
         ):
             if name in env:
                 values[field] = _integer(name, env[name], minimum)
@@ -112,6 +121,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             values["log_level"] = level
         if origins := env.get("CORS_ALLOW_ORIGINS", "").strip():
             values["cors_allow_origins"] = tuple(o.strip() for o in origins.split(",") if o.strip())
+        if proxies := env.get("TRUSTED_PROXIES", "").strip():
+            values["trusted_proxies"] = _networks("TRUSTED_PROXIES", proxies)
         return cls(**values)  # type: ignore[arg-type]
 
 
@@ -120,6 +131,21 @@ def _postgres_url(name: str, value: str) -> str:
     if parts.scheme not in ("postgresql", "postgres") or (not parts.hostname and not parts.query):
         raise SettingsError(f"{name} must be a postgresql:// URL, got scheme {parts.scheme!r}")
     return value
+
+
+def _networks(name: str, value: str) -> tuple[str, ...]:
+    networks = []
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise SettingsError(
+                f"{name} must be comma-separated IP addresses or networks "
+                f"(10.0.0.0/8), got {part!r}"
+            ) from None
+    return tuple(networks)
 
 
 def _boolean(name: str, value: str) -> bool:

@@ -16,10 +16,10 @@ import msgspec
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi.spec import Schema
 from litestar.openapi.spec.enums import OpenAPIType
+from litestar.typing import FieldDefinition
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
-    from litestar.typing import FieldDefinition
 
 _ARRAYS = (
     msgspec.inspect.ListType,
@@ -56,6 +56,10 @@ class StrictStructSchemaPlugin(StructSchemaPlugin):
             prop = (schema.properties or {}).get(field.encode_name)
             if isinstance(prop, Schema):
                 _constrain_items(prop, field.type)
+        # `openapi_companions = (WebhookPayload,)`: Structs that no route takes or returns
+        # but that the document refers to by name (its `webhooks`), made components too.
+        for companion in getattr(field_definition.type_, "openapi_companions", ()):
+            schema_creator.for_field_definition(FieldDefinition.from_annotation(companion))
         return schema
 
 

@@ -4,18 +4,24 @@ Where the server comes from, in order: TEST_DATABASE_URL (a server where we may 
 databases); testcontainers when a Docker engine answers; otherwise a throwaway cluster
 from local PostgreSQL binaries in a temporary folder. The migrations run once into a
 template database; each test gets its own copy of it (CREATE DATABASE ... TEMPLATE),
-which takes a few tens of milliseconds and isolates tests completely, including the
-ones that commit from many connections at once.
+which isolates tests completely, including the ones that commit from many connections
+at once. A copy takes a few hundred milliseconds, so copies are made ahead of need and
+dropped behind, in a thread of their own (`Databases`): PostgreSQL copies on one core
+while the tests run on the other, and no test waits for it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import psycopg
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -69,22 +75,106 @@ async def template_database(server_url: str) -> AsyncIterator[str]:
         await admin.close()
 
 
-@pytest.fixture
-async def database_url(server_url: str, template_database: str) -> AsyncIterator[str]:
-    """A fresh, migrated database for one test."""
-    name = f"vr_test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(server_url)
+class Databases:
+    """Fresh copies of the template, made ahead of need and dropped behind.
+
+    One thread with one connection does every CREATE DATABASE and DROP DATABASE, in the
+    order asked: `take()` hands out a copy made while earlier tests ran and orders the
+    next one; `give_back()` orders the drop. The tests only wait when they use copies
+    faster than the server makes them.
+    """
+
+    AHEAD = 2  # copies kept ready
+
+    def __init__(self, server_url: str, template: str) -> None:
+        self.server_url = server_url
+        self.template = template
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="test-databases")
+        self._conn: psycopg.Connection | None = None  # used by that thread only
+        self._ready: deque[Future[str]] = deque()
+        self._pending: list[Future[None]] = []
+
+    def _execute(self, sql: str) -> None:
+        if self._conn is None:
+            self._conn = psycopg.connect(self.server_url, autocommit=True)
+        self._conn.execute(sql)  # type: ignore[arg-type]
+
+    def _create(self) -> str:
+        name = f"vr_test_{uuid.uuid4().hex[:12]}"
+        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        return name
+
+    def _drop(self, name: str) -> None:
+        self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    async def take(self, *, quiet: bool = False) -> str:
+        """The name of a fresh copy of the template, which no one else gets.
+
+        `quiet`: return only once nothing is being created or dropped any more, and
+        order nothing new until the next `take()`. A running CREATE or DROP DATABASE is
+        a transaction in progress on the server, and the change feed lists nothing
+        newer than the oldest one (in any database), by design."""
+        if not self._ready or not quiet:
+            while len(self._ready) <= self.AHEAD:
+                self._ready.append(self._thread.submit(self._create))
+        name = await asyncio.wrap_future(self._ready.popleft())
+        if quiet:  # the one thread works in order: this runs once all before it ran
+            await asyncio.wrap_future(self._thread.submit(lambda: None))
+        return name
+
+    def give_back(self, name: str) -> None:
+        """Drop the copy (in the background)."""
+        self._pending = [f for f in self._pending if not f.done()]
+        self._pending.append(self._thread.submit(self._drop, name))
+
+    def close(self) -> None:
+        """Drop the copies nobody took, wait for every drop, and let go of the server."""
+        for future in self._ready:
+            name = future.result()
+            self._pending.append(self._thread.submit(self._drop, name))
+        for future in self._pending:
+            future.result()
+        self._thread.submit(lambda: self._conn and self._conn.close()).result()
+        self._thread.shutdown()
+
+
+@pytest.fixture(scope="session")
+def databases(server_url: str, template_database: str) -> Iterator[Databases]:
+    factory = Databases(server_url, template_database)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
-        yield _with_database(server_url, name)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        yield factory
     finally:
-        await admin.close()
+        factory.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "quiet_server: no database is created or dropped on the server while the test "
+        "runs (the change feed waits for every older transaction on the server)",
+    )
+
+
+@pytest.fixture
+async def database_url(
+    request: pytest.FixtureRequest, server_url: str, databases: Databases
+) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test."""
+    name = await databases.take(quiet=request.node.get_closest_marker("quiet_server") is not None)
+    try:
+        yield _with_database(server_url, name)
+    finally:
+        databases.give_back(name)
 
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, public_base_url="http://testserver.local")
+    """The defaults, but no webhook delivery worker in the app: it would poll the
+    database from every test's app for deliveries that only the webhook tests make
+    (those run workers of their own, or turn it back on)."""
+    return Settings(
+        database_url=database_url, public_base_url="http://testserver.local", webhook_worker=False
+    )
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import asyncpg
 import hypothesis
 import msgspec
 import pytest
@@ -40,9 +39,11 @@ from service.app import create_app
 from service.openapi import render_schema
 from service.settings import Settings
 from tests import keys
-from tests.conftest import _with_database
+from tests.conftest import Databases, _with_database
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
+# The coverage phase sends every boundary case the schema defines whatever this is;
+# this bounds the random (fuzzing) phase per operation and the stateful scenarios.
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 STATEFUL_SCENARIOS = EXAMPLES
 SEED = 20261123
 
@@ -66,16 +67,13 @@ def _config(max_examples: int, *, generate_keys: bool) -> schemathesis.Config:
 
 
 @pytest.fixture(scope="module")
-async def fuzz_database_url(server_url: str, template_database: str) -> AsyncIterator[str]:
+async def fuzz_database_url(server_url: str, databases: Databases) -> AsyncIterator[str]:
     """One fresh database for the whole module: the run builds on what it created."""
-    name = f"vr_fuzz_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(server_url)
+    name = await databases.take()
     try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
         yield _with_database(server_url, name)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
-        await admin.close()
+        databases.give_back(name)
 
 
 class AppUnderTest:

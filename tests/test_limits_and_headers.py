@@ -579,12 +579,31 @@ async def test_cors_allows_configured_origins_only(settings):
         simple = await c.get(LIST, headers={"Origin": FRONT_END})
         assert simple.headers["access-control-allow-origin"] == FRONT_END
         exposed = {h.strip() for h in simple.headers["access-control-expose-headers"].split(",")}
-        assert {"ETag", "Location", "RateLimit-Remaining", "Retry-After"} <= exposed
+        # Every header a front end has a use for reading.
+        assert {
+            "ETag",
+            "Location",
+            "X-Request-ID",
+            "Changes-Cursor",
+            "Idempotent-Replayed",
+            "RateLimit-Limit",
+            "RateLimit-Remaining",
+            "RateLimit-Reset",
+            "Retry-After",
+        } <= exposed
         assert "Origin" in simple.headers["vary"] and "Authorization" in simple.headers["vary"]
 
+        # A refused preflight is a problem like every other refusal, whatever was refused.
         other = await c.options(LIST, headers=preflight("https://evil.example.com"))
         assert "access-control-allow-origin" not in other.headers
-        assert other.status_code >= 400
+        problem = assert_problem(other, 403)
+        assert "origin" in problem["detail"].lower() and problem["instance"] == LIST
+        assert other.headers["cache-control"] == "private, no-store"
+        assert other.headers["x-request-id"]
+        bad_method = {**preflight(FRONT_END), "Access-Control-Request-Method": "PUT"}
+        assert "method" in assert_problem(await c.options(LIST, headers=bad_method), 403)["detail"]
+        bad_header = {**preflight(FRONT_END), "Access-Control-Request-Headers": "x-secret"}
+        assert "headers" in assert_problem(await c.options(LIST, headers=bad_header), 403)["detail"]
         cross = await c.get(LIST, headers={"Origin": "https://evil.example.com"})
         assert "access-control-allow-origin" not in cross.headers
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.openapi.spec import OpenAPIType, Reference, Schema
 from litestar.params import HeaderParameter, JSONBody, QueryParameter
 
 from service import http
@@ -40,13 +41,19 @@ SubjectIdFilter = Annotated[
 ]
 # `state` is a reserved parameter name in Litestar (the app state), so the filter is
 # bound under another Python name; it is read as text and converted in the handler so
-# that a bad value is a 422 naming `state`, not the Python name.
+# that a bad value is a 422 naming `state`, not the Python name. The schema names the
+# AssessmentState enum, so that generated clients take that enum, not an anonymous one.
 StateFilter = Annotated[
     str | None,
     QueryParameter(
         name="state",
         description="Only assessments in this state.",
-        enum=[s.value for s in AssessmentState],
+        schema_extra={
+            "one_of": [
+                Reference(ref="#/components/schemas/AssessmentState"),
+                Schema(type=OpenAPIType.NULL),
+            ]
+        },
     ),
 ]
 VerdictFilter = Annotated[

@@ -2,7 +2,9 @@
 
 Every answer here is public content, the same for every caller, so each is served
 `Cache-Control: public` with stale-while-revalidate and stale-if-error (RFC 5861): a CDN
-or browser may keep showing a badge or card through an origin outage.
+or browser may keep showing a badge or card through an origin outage. The controllers
+are marked SAME_FOR_EVERY_CALLER, so their answers do not `Vary: Authorization`
+(service/headers.py): one cached copy serves every caller.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from service.db import ReadDb
 from service.distribution import service
 from service.distribution.schemas import ClaimReview, OEmbed, ShieldsBadge
 from service.errors import PROBLEM_MEDIA_TYPE, ApiError, NotFound, Problem
+from service.headers import SAME_FOR_EVERY_CALLER
 from service.subjects import SubjectType
 
 PUBLIC_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=86400, stale-if-error=86400"
@@ -54,6 +57,8 @@ ETAG_HEADER = ResponseHeader(
     value="",  # documents the header as a string; never sent as is
 )
 PUBLIC_HEADERS = [ETAG_HEADER, CACHE_CONTROL_HEADER]
+# Read with the public audience whoever asks (repository.py): no Vary: Authorization.
+SAME_FOR_EVERYONE = {SAME_FOR_EVERY_CALLER: True}
 
 
 def _matches(if_none_match: str, etag: str) -> bool:
@@ -147,6 +152,7 @@ class BadgeController(Controller):
     path = "/v1/badges"
     tags = ["Badges"]
     guards = [public_read]
+    opt = SAME_FOR_EVERYONE
 
     @get(
         "/statements/{file:str}",
@@ -201,6 +207,7 @@ class EmbedController(Controller):
     path = "/embed"
     tags = ["Embeds"]
     guards = [public_read]
+    opt = SAME_FOR_EVERYONE
 
     @get(
         "/statements/{id:uuid}",
@@ -255,10 +262,11 @@ class OEmbedController(Controller):
     path = "/v1/oembed"
     tags = ["Embeds"]
     guards = [public_read]
+    opt = SAME_FOR_EVERYONE
 
     @get(
         "/",
-        operation_id="GetOEmbed",
+        operation_id="GetOembed",
         summary="oEmbed 1.0 for a statement's or document's embed or resource URL",
         description=(
             "An oEmbed 1.0 `rich` response whose `html` is an `<iframe>` of the embed card. "
@@ -322,6 +330,7 @@ class ClaimReviewController(Controller):
     path = "/v1"
     tags = ["ClaimReview"]
     guards = [public_read]
+    opt = SAME_FOR_EVERYONE
 
     @get(
         "/statements/{id:uuid}/claimreview",

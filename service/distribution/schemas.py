@@ -104,10 +104,17 @@ class OEmbed(msgspec.Struct, kw_only=True):
 # ---- schema.org ClaimReview -----------------------------------------------------------------
 
 
+class LinkedPartyType(StrEnum):
+    """The schema.org type of a LinkedParty."""
+
+    PERSON = "Person"
+    ORGANIZATION = "Organization"
+
+
 class LinkedParty(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
     """A schema.org Person or Organization."""
 
-    type: Literal["Person", "Organization"] = msgspec.field(name="@type")
+    type: LinkedPartyType = msgspec.field(name="@type")
     name: str
     url: str | None = None
     same_as: list[str] | None = None

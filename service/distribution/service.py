@@ -18,6 +18,7 @@ from service.distribution.schemas import (
     ClaimReview,
     CreativeWork,
     LinkedParty,
+    LinkedPartyType,
     OEmbed,
     Party,
     PartyKind,
@@ -189,7 +190,11 @@ RATINGS: dict[Verdict, int] = {
 
 def _linked(party: Party) -> LinkedParty:
     return LinkedParty(
-        type="Person" if party.kind == PartyKind.PERSON else "Organization",
+        type=(
+            LinkedPartyType.PERSON
+            if party.kind == PartyKind.PERSON
+            else LinkedPartyType.ORGANIZATION
+        ),
         name=party.name,
         url=party.url,
         same_as=party.same_as or None,
@@ -230,7 +235,7 @@ async def claim_review(
     author = (
         _linked(assessment.author)
         if assessment.author is not None
-        else LinkedParty(type="Organization", name=PROVIDER_NAME, url=base_url)
+        else LinkedParty(type=LinkedPartyType.ORGANIZATION, name=PROVIDER_NAME, url=base_url)
     )
     return ClaimReview(
         context="https://schema.org",

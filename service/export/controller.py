@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
+import msgspec
 from litestar import Controller, Request, get
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import ResponseHeader
@@ -14,7 +17,9 @@ from litestar.response import Stream
 
 from service import http
 from service.auth import requires_read
+from service.export.schemas import OrganizationLine
 from service.export.service import NDJSON, open_export
+from service.organizations.schemas import OrganizationKind
 
 DESCRIPTION = """\
 Every live published resource, one JSON object per line (NDJSON, `application/x-ndjson`),
@@ -24,7 +29,8 @@ Each line is the resource as anonymous callers get it from `GET /v1/{collection}
 (statements and documents with their public `verification`), plus `type`: one of
 `organization`, `person`, `document`, `statement`, `relation`, `assessment`. In a
 `relation` line, the relation's own type (`denies`, `confirms`, ...) is `relation_type`.
-Timestamps are RFC 3339 in UTC as PostgreSQL writes them (`2026-11-23T09:00:00.5+00:00`).
+Every value is written exactly as that endpoint writes it: timestamps are RFC 3339 in
+UTC ending in `Z` (`2026-11-23T09:00:00.500000Z`).
 Lines come grouped by type in that order (what a line refers to mostly comes earlier),
 oldest first within a type, and all from one consistent moment.
 
@@ -41,10 +47,19 @@ A stream that breaks off (no clean end of the response) is incomplete: start aga
 """
 
 EXAMPLE_LINE = (
-    '{"type" : "organization", "id" : "6f1c1e3a-2b1d-4c39-9d5e-0b1d2c3e4f50", '
-    '"name" : "Reuters", "kind" : "news_outlet", "url" : null, "same_as" : [], '
-    '"version" : 1, "created_at" : "2026-11-23T09:00:00+00:00", '
-    '"updated_at" : "2026-11-23T09:00:00+00:00"}\n'
+    msgspec.json.encode(
+        OrganizationLine(
+            id=UUID("6f1c1e3a-2b1d-4c39-9d5e-0b1d2c3e4f50"),
+            name="Reuters",
+            kind=OrganizationKind.NEWS_OUTLET,
+            url=None,
+            same_as=[],
+            version=1,
+            created_at=datetime(2026, 11, 23, 9, 0, tzinfo=UTC),
+            updated_at=datetime(2026, 11, 23, 9, 0, tzinfo=UTC),
+        )
+    ).decode()
+    + "\n"
 )
 
 CHANGES_CURSOR = "Changes-Cursor"

@@ -2,8 +2,11 @@
 
 The rows come through a server-side cursor in batches, inside one REPEATABLE READ
 read-only transaction so that every section sees the same moment (a relation's ends
-are in the same export). Memory stays at about one batch whatever the size of the
-record, and the pooled connection is held only while the stream runs.
+are in the same export). Each row is decoded into its resource's Struct and encoded
+again, as the JSON API encodes it, so that the export writes every value (timestamps
+included) exactly as `GET /v1/{collection}/{id}` does. Memory stays at about one batch
+whatever the size of the record, and the pooled connection is held only while the
+stream runs.
 """
 
 from __future__ import annotations
@@ -11,15 +14,18 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 
 import anyio
+import msgspec
 from litestar.datastructures import State
 
 from service.changes.service import head_cursor
 from service.db import acquire
-from service.export.repository import EXPORT_QUERIES
+from service.export.repository import EXPORT_SECTIONS
 
 NDJSON = "application/x-ndjson"
 # Rows per round trip and per chunk sent: a few hundred kilobytes at most.
 BATCH_ROWS = 500
+# msgspec with no hooks, as Litestar encodes a response's Structs.
+_encoder = msgspec.json.Encoder()
 
 
 async def export_lines(state: State) -> AsyncGenerator[bytes, None]:
@@ -36,10 +42,10 @@ async def export_lines(state: State) -> AsyncGenerator[bytes, None]:
         try:
             # First in the transaction: the cursor belongs to the snapshot of every query below.
             yield (await head_cursor(conn)).encode()
-            for query in EXPORT_QUERIES:
-                cursor = await conn.cursor(query)
+            for section in EXPORT_SECTIONS:
+                cursor = await conn.cursor(section.query)
                 while rows := await cursor.fetch(BATCH_ROWS):
-                    yield b"".join(row[0] for row in rows)
+                    yield _encoder.encode_lines([section.line(row[0]) for row in rows])
         finally:
             # Read-only, so ending it either way is the same; shielded, because a client
             # that hangs up mid-fetch cancels this task, and the connection must go back

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.enums import ParamType
 from litestar.openapi.spec import (
-    OpenAPIFormat,
     OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
@@ -127,6 +126,13 @@ class WebhookController(Controller):
         "/{id:uuid}/deliveries",
         operation_id="ListWebhookDeliveries",
         summary="A webhook's deliveries, newest event first, each with its attempts",
+        description=(
+            "Every delivery of the webhook's events with its attempts (status codes, "
+            "errors, durations). Deliveries still to be made (`pending`, `failed`) stay "
+            "listed until they end; finished ones (`succeeded`, `dead`) are kept for "
+            "`WEBHOOK_DELIVERY_RETENTION_DAYS` (30 by default) after they ended, then "
+            "deleted with their attempts."
+        ),
         responses=http.responses(http.HISTORY),
     )
     async def list_webhook_deliveries(
@@ -194,23 +200,7 @@ OPENAPI_WEBHOOKS: dict[str, PathItem | Reference] = {
                 required=True,
                 content={
                     http.JSON: OpenAPIMediaType(
-                        schema=Schema(
-                            type=OpenAPIType.OBJECT,
-                            required=["type", "timestamp", "data"],
-                            properties={
-                                "type": Schema(
-                                    type=OpenAPIType.STRING,
-                                    description="`{data.type}.{data.action}`.",
-                                    examples=["statement.created"],
-                                ),
-                                "timestamp": Schema(
-                                    type=OpenAPIType.STRING,
-                                    format=OpenAPIFormat.DATE_TIME,
-                                    description="When the change happened.",
-                                ),
-                                "data": Reference(ref="#/components/schemas/EventData"),
-                            },
-                        )
+                        schema=Reference(ref="#/components/schemas/WebhookPayload")
                     )
                 },
             ),

@@ -144,6 +144,25 @@ DISABLE_WEBHOOK = (
 )
 
 
+# Retention: finished deliveries (succeeded or dead) last changed before the cut-off go,
+# with their attempts, oldest first and a batch at a time (index of migration 0006).
+# Pending and failed ones are never deleted, whatever their age. One statement: the
+# foreign key from the attempts is checked at its end, when both are gone. SKIP LOCKED:
+# workers purging at the same moment take different rows.
+PURGE_FINISHED = """
+WITH doomed AS (
+    SELECT id FROM webhook_deliveries
+    WHERE status IN ('succeeded', 'dead') AND updated_at < now() - make_interval(days => $1)
+    ORDER BY updated_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+), attempts AS (
+    DELETE FROM webhook_attempts a USING doomed WHERE a.delivery_id = doomed.id
+)
+DELETE FROM webhook_deliveries d USING doomed WHERE d.id = doomed.id
+"""
+
+
 # ---- webhooks ----------------------------------------------------------------------------------
 
 
@@ -245,3 +264,10 @@ async def give_up(conn: Connection, delivery_id: UUID, reason: str) -> None:
 
 async def disable(conn: Connection, webhook_id: UUID) -> None:
     await conn.execute(DISABLE_WEBHOOK, webhook_id)
+
+
+async def purge_finished(conn: Connection, older_than_days: int, limit: int) -> int:
+    """Delete up to `limit` finished deliveries (and their attempts) last changed more
+    than `older_than_days` days ago; returns how many went."""
+    status = await conn.execute(PURGE_FINISHED, older_than_days, limit)
+    return int(status.rsplit(" ", 1)[-1])

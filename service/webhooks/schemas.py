@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, ClassVar
 from uuid import UUID
 
 import msgspec
@@ -151,7 +151,7 @@ class WebhookPayload(msgspec.Struct, kw_only=True):
             examples=["statement.created"],
         ),
     ]
-    timestamp: datetime
+    timestamp: Annotated[datetime, msgspec.Meta(description="When the change happened.")]
     data: EventData
 
 
@@ -183,6 +183,10 @@ class DeliveryAttempt(msgspec.Struct, kw_only=True):
 
 class WebhookDelivery(msgspec.Struct, kw_only=True):
     """One event for one webhook; `id` is the `webhook-id` header of every attempt."""
+
+    # The body each delivery POSTs: no route returns it, but the `webhooks` section of
+    # the OpenAPI document refers to it by name (service/struct_schemas.py).
+    openapi_companions: ClassVar[tuple[type[msgspec.Struct], ...]] = (WebhookPayload,)
 
     id: UUID
     webhook_id: UUID

@@ -16,6 +16,11 @@ and records each attempt in a short transaction of its own:
 Delivery is at least once: a worker that dies after sending but before recording
 leaves the delivery to be retried when its lease runs out, and receivers deduplicate
 on `webhook-id`, which is the same for every attempt of a delivery.
+
+Retention: once at start and then every PURGE_INTERVAL_SECONDS, a worker deletes
+finished deliveries (succeeded or dead) older than WEBHOOK_DELIVERY_RETENTION_DAYS with
+their attempts, PURGE_BATCH at a time (each batch its own short transaction, so
+deliveries and writes are never held up for long), at most PURGE_MAX_BATCHES per round.
 """
 
 from __future__ import annotations
@@ -56,6 +61,11 @@ MAX_ATTEMPTS = len(BACKOFF_SECONDS) + 1
 JITTER = 0.2  # +-20%: retries of many deliveries that failed together spread out
 MAX_RETRY_AFTER_SECONDS = 24 * 3600.0
 BATCH_SIZE = 16
+# Retention of finished deliveries: how often a worker looks, and how much it deletes
+# per statement and per round (a backlog is worked off over the following rounds).
+PURGE_INTERVAL_SECONDS = 3600.0
+PURGE_BATCH = 500
+PURGE_MAX_BATCHES = 100
 USER_AGENT = "verification-record-webhooks/1"
 _MAX_ERROR_LENGTH = 500
 # What an unreachable or failing database raises: logged without a traceback.
@@ -170,8 +180,9 @@ class Outcome:
 class DeliveryWorker:
     """Delivers due webhook deliveries until stopped; safe to run many at once.
 
-    `backoff` and `max_attempts` are the retry schedule (tests shorten it); `transport`
-    replaces the network (tests only).
+    `backoff` and `max_attempts` are the retry schedule (tests shorten it);
+    `purge_batch` is how many finished deliveries one purge statement deletes;
+    `transport` replaces the network (tests only).
     """
 
     def __init__(
@@ -182,6 +193,7 @@ class DeliveryWorker:
         backoff: Sequence[float] = BACKOFF_SECONDS,
         max_attempts: int = MAX_ATTEMPTS,
         batch_size: int = BATCH_SIZE,
+        purge_batch: int = PURGE_BATCH,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.pool = pool
@@ -189,6 +201,7 @@ class DeliveryWorker:
         self.backoff = tuple(backoff)
         self.max_attempts = max_attempts
         self.batch_size = batch_size
+        self.purge_batch = purge_batch
         self.timeout = settings.webhook_timeout_seconds
         # Longer than any one delivery can take (the whole attempt is bounded by
         # `timeout`), so a claim never runs out while its request is in flight.
@@ -207,6 +220,7 @@ class DeliveryWorker:
         )
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._next_purge = time.monotonic()  # the first round purges at once
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -230,6 +244,9 @@ class DeliveryWorker:
         failures = 0
         while not self._stopping.is_set():
             try:
+                if time.monotonic() >= self._next_purge:
+                    self._next_purge = time.monotonic() + PURGE_INTERVAL_SECONDS
+                    await self.purge()
                 handled = await self.run_once()
             except Exception as exc:
                 failures += 1
@@ -259,6 +276,25 @@ class DeliveryWorker:
         if rows:
             await asyncio.gather(*(self._deliver(Claim.from_row(row)) for row in rows))
         return len(rows)
+
+    async def purge(self) -> int:
+        """Delete finished deliveries past the retention period (and their attempts), a
+        batch at a time; returns how many. Nothing when retention is 0 (keep forever)."""
+        days = self.settings.webhook_delivery_retention_days
+        if days <= 0:
+            return 0
+        purged = 0
+        for _ in range(PURGE_MAX_BATCHES):
+            if self._stopping.is_set():
+                break
+            async with self.pool.acquire(timeout=self.settings.db_acquire_timeout_seconds) as conn:
+                deleted = await repository.purge_finished(conn, days, self.purge_batch)
+            purged += deleted
+            if deleted < self.purge_batch:
+                break
+        if purged:
+            log.info("purged %d webhook deliveries older than %d days", purged, days)
+        return purged
 
     async def _deliver(self, claim: Claim) -> None:
         try:

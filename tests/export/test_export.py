@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import tracemalloc
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -49,21 +47,6 @@ def parse(body: str) -> list[dict[str, Any]]:
     lines = [json.loads(line) for line in body.split("\n")[:-1]]
     assert all(isinstance(line, dict) and line.get("type") in TYPES for line in lines)
     return lines
-
-
-_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
-
-
-def same_timestamps(value: Any) -> Any:
-    """Timestamps as instants: PostgreSQL writes `...45.9052+00:00` where the API
-    writes `...45.905200Z`, the same RFC 3339 time."""
-    if isinstance(value, str) and _TIMESTAMP.match(value):
-        return datetime.fromisoformat(value)
-    if isinstance(value, list):
-        return [same_timestamps(v) for v in value]
-    if isinstance(value, dict):
-        return {k: same_timestamps(v) for k, v in value.items()}
-    return value
 
 
 async def export(client: Any, **headers: str) -> tuple[Any, list[dict[str, Any]]]:
@@ -114,17 +97,43 @@ async def test_export_is_the_published_record(client, anonymous_client, db):
     for type, collection in COLLECTIONS.items():
         listed = await all_ids(anonymous_client, f"/v1/{collection}", limit=100)
         assert exported[type] == set(listed), type
-    # ...in the representation they get, plus `type` (a relation's own is `relation_type`).
-    for line in lines:
+    # ...in the representation they get, plus `type` (a relation's own is `relation_type`),
+    # written the same way: byte for byte what GET answers, `type` put first.
+    raw_lines = response.content.split(b"\n")[:-1]
+    for raw, line in zip(raw_lines, lines, strict=True):
         one = await anonymous_client.get(f"/v1/{COLLECTIONS[line['type']]}/{line['id']}")
         expected = {**one.json(), "type": line["type"]}
         if line["type"] == "relation":
             expected["relation_type"] = one.json()["type"]
-        assert same_timestamps(line) == same_timestamps(expected)
+        else:
+            assert raw == b'{"type":"%s",%s' % (line["type"].encode(), one.content[1:])
+        assert line == expected
     # Grouped by type, in the order they refer to each other.
     order = ["organization", "person", "document", "statement", "relation", "assessment"]
     types_in_order = [line["type"] for line in lines]
     assert types_in_order == sorted(types_in_order, key=order.index)
+
+
+async def test_export_writes_values_as_the_json_api_does(client):
+    """Timestamps in RFC 3339 UTC with `Z` (msgspec's form, as every other response),
+    not PostgreSQL's `+00:00`: a line's fields are the GET response's, byte for byte."""
+    organization = await create_organization(client, name="Reuters")
+    statement = await create_statement(client, said_at="2020-01-06T15:30:00.5+01:00")
+    response, lines = await export(client)
+    assert b"+00:00" not in response.content
+    by_id = {line["id"]: line for line in lines}
+    for resource in (organization, statement):
+        line = by_id[resource["id"]]
+        for field in ("created_at", "updated_at"):
+            assert line[field] == resource[field] and line[field].endswith("Z"), line
+    assert (
+        by_id[statement["id"]]["said_at"] == statement["said_at"] == "2020-01-06T14:30:00.500000Z"
+    )
+    got = await client.get(f"/v1/statements/{statement['id']}")
+    statement_line = next(
+        raw for raw in response.content.split(b"\n") if statement["id"].encode() in raw
+    )
+    assert statement_line == b'{"type":"statement",' + got.content[1:]
 
 
 async def test_export_needs_a_key(anonymous_client):
@@ -132,6 +141,7 @@ async def test_export_needs_a_key(anonymous_client):
     await export(anonymous_client, **keys.bearer(keys.READ))
 
 
+@pytest.mark.quiet_server  # the change feed: see tests/changes/test_changes.py
 async def test_changes_cursor_continues_where_the_export_stands(client):
     before = await create_organization(client, name="In the export")
     response, lines = await export(client)

@@ -4,6 +4,7 @@ process metrics; and, with several workers, the sum over all of them."""
 from __future__ import annotations
 
 import asyncio
+import time
 from bisect import bisect_left
 from pathlib import Path
 from typing import Any
@@ -179,7 +180,20 @@ async def test_several_workers_report_the_sum_of_all(database_url: str, tmp_path
             )
             for _ in range(30):
                 assert (await http.get("/health/live")).status_code == 200
-            await asyncio.sleep(1.5)  # every worker publishes within a second
+            # Every worker publishes within a second: wait until one answer has them all.
+            deadline = time.monotonic() + 5
+            while (
+                value(
+                    parse((await http.get("/metrics")).text),
+                    "vr_http_requests_total",
+                    method="GET",
+                    route="/health/live",
+                    status="200",
+                )
+                != start + 30
+            ):
+                assert time.monotonic() < deadline, "the workers never published their counts"
+                await asyncio.sleep(0.05)
             for _ in range(4):  # whichever worker answers, it reports every worker's
                 samples = parse((await http.get("/metrics")).text)
                 live = value(

@@ -27,6 +27,9 @@ from tests.ops.support import eventually
 pytestmark = pytest.mark.asyncio
 
 ACQUIRE_TIMEOUT = 1.0
+# The key cache's lifetime in the outage test (5 s in the service): the outage outlasts
+# it, so that authentication itself needs the database.
+KEY_TTL = 1.0
 FAST = 3.0  # every answer during the outage comes within this many seconds
 APP = "verification-record"  # the pool's application_name
 
@@ -120,6 +123,7 @@ async def test_outage_fails_fast_and_recovers_without_losing_writes(
     )
     # The app runs in the test's event loop, so the writer really runs alongside.
     app = create_app(settings)
+    app.state.key_cache.ttl_seconds = KEY_TTL
     transport = httpx.ASGITransport(app=app)
     async with (
         app.lifespan(),
@@ -169,7 +173,7 @@ async def test_outage_fails_fast_and_recovers_without_losing_writes(
             assert (await _timed(public, "GET", "/health/live")).status_code == 200
             # Keep the outage up past the key cache's lifetime: authentication needs the
             # database then, and must fail just as fast.
-            await asyncio.sleep(max(0.0, 5.5 - (time.monotonic() - outage_started)))
+            await asyncio.sleep(max(0.0, KEY_TTL + 0.5 - (time.monotonic() - outage_started)))
             _assert_unavailable(await _timed(http, "GET", "/v1/organizations"))
             assert writer.statuses[-1] == 503
 

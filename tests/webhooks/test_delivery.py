@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import sys
+import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,7 @@ from standardwebhooks.webhooks import Webhook as Verifier
 
 from service.__main__ import build_parser
 from service.app import create_app
-from service.settings import Settings
+from service.settings import Settings, SettingsError
 from service.webhooks.worker import (
     BACKOFF_SECONDS,
     DeliveryWorker,
@@ -133,7 +134,9 @@ async def test_deliveries_go_to_active_live_webhooks_that_match(loopback_admin, 
 async def test_the_serve_process_delivers_a_signed_event(settings, receiver, caplog):
     """Nothing but the API: the worker the app runs delivers one signed event."""
     caplog.set_level(logging.DEBUG)
-    live = msgspec.structs.replace(settings, webhook_allow_private=True, webhook_poll_seconds=0.05)
+    live = msgspec.structs.replace(
+        settings, webhook_worker=True, webhook_allow_private=True, webhook_poll_seconds=0.05
+    )
     async with AsyncTestClient(app=create_app(live)) as client:
         client.headers.update(keys.bearer(keys.ADMIN))
         hook = await subscribe(client, receiver.url)
@@ -465,7 +468,6 @@ async def test_racing_workers_deliver_each_delivery_once(loopback_admin, receive
 
     seen = Counter(r.headers["webhook-id"] for r in receiver.requests)
     assert len(seen) == 50 and set(seen.values()) == {1}
-    assert sum(handled.values()) == 50
     assert len(handled) > 1, "the workers did not actually race"
     for received in receiver.requests:
         verified(hook["secret"], received)
@@ -475,7 +477,12 @@ async def test_racing_workers_deliver_each_delivery_once(loopback_admin, receive
            GROUP BY d.id"""
     )
     assert len(rows) == 50
-    assert {(r["status"], r["attempts"], r["logged"]) for r in rows} == {("succeeded", 1, 1)}
+    assert {r["status"] for r in rows} == {"succeeded"}
+    # Each claim is one attempt, recorded once. On a loaded machine an attempt may fail
+    # to connect before the receiver sees it; it is then retried (backoff 0 here), so
+    # the claims may outnumber the deliveries, never the recorded attempts.
+    assert all(r["attempts"] == r["logged"] for r in rows)
+    assert sum(handled.values()) == sum(r["attempts"] for r in rows)
 
 
 # ---- a database outage -------------------------------------------------------------------------
@@ -507,3 +514,86 @@ async def test_the_app_starts_and_stops_while_the_database_is_down():
         assert (await client.get("/health/live")).status_code == 200
         await asyncio.sleep(0.2)
         assert (await client.get("/health/ready")).status_code == 503
+
+
+# ---- retention ------------------------------------------------------------------------------------
+
+
+async def age_deliveries(db, status: str, days: float, count: int) -> list[uuid.UUID]:
+    """Turn `count` still untouched deliveries into `status` ones last changed `days`
+    ago, each with one logged attempt; returns their ids."""
+    ids = [
+        r["id"]
+        for r in await db.fetch(
+            """UPDATE webhook_deliveries SET
+                   status = $1::webhook_delivery_status, attempts = 1,
+                   next_attempt_at = CASE WHEN $1 IN ('pending', 'failed')
+                                          THEN now() + interval '1 hour' END,
+                   delivered_at = CASE WHEN $1 = 'succeeded' THEN now() END,
+                   updated_at = now() - make_interval(secs => $2 * 86400)
+               WHERE id IN (SELECT id FROM webhook_deliveries
+                            WHERE attempts = 0 AND status = 'pending' LIMIT $3)
+               RETURNING id""",
+            status,
+            days,
+            count,
+        )
+    ]
+    await db.execute(
+        """INSERT INTO webhook_attempts (delivery_id, number, attempted_at, duration_ms, status_code)
+           SELECT id, 1, updated_at, 5, 200 FROM webhook_deliveries WHERE id = ANY($1)""",
+        ids,
+    )
+    return ids
+
+
+async def test_finished_deliveries_are_purged_after_the_retention_period(
+    loopback_admin, loopback_settings, make_worker, db
+):
+    hook = await subscribe(loopback_admin, "http://127.0.0.1:9/hook")
+    await insert_events(db, 14)
+    old_succeeded = await age_deliveries(db, "succeeded", 31, 5)
+    old_dead = await age_deliveries(db, "dead", 40, 3)
+    recent = await age_deliveries(db, "succeeded", 29, 2)
+    old_failed = await age_deliveries(db, "failed", 60, 2)  # still to be retried
+    old_pending = await age_deliveries(db, "pending", 60, 2)  # due again later
+    assert len(await deliveries(loopback_admin, hook["id"], limit=100)) == 14
+
+    # Batches of two: the purge works through all eight in one round.
+    worker = await make_worker(purge_batch=2)
+    assert loopback_settings.webhook_delivery_retention_days == 30
+    assert await worker.purge() == 8
+    left = {r["id"] for r in await db.fetch("SELECT id FROM webhook_deliveries")}
+    assert left.isdisjoint(old_succeeded + old_dead)
+    assert set(recent + old_failed) <= left and len(left) == 6
+    attempts = {
+        r["delivery_id"] for r in await db.fetch("SELECT delivery_id FROM webhook_attempts")
+    }
+    assert attempts == set(recent + old_failed + old_pending)
+    listed = await deliveries(loopback_admin, hook["id"], limit=100)
+    assert {d["id"] for d in listed} == {str(i) for i in left}
+    assert await worker.purge() == 0
+
+    # 0 keeps everything; a shorter period takes the recent ones too. The worker's loop
+    # purges as it starts.
+    keep = msgspec.structs.replace(loopback_settings, webhook_delivery_retention_days=0)
+    assert await (await make_worker(keep)).purge() == 0
+    short = msgspec.structs.replace(loopback_settings, webhook_delivery_retention_days=7)
+    looping = await make_worker(short)
+    looping.start()
+    deadline = time.monotonic() + 10
+    while await db.fetchval("SELECT count(*) FROM webhook_deliveries") > 4:
+        assert time.monotonic() < deadline, "the worker never purged"
+        await asyncio.sleep(0.02)
+    left = {r["id"] for r in await db.fetch("SELECT id FROM webhook_deliveries")}
+    assert left == set(old_failed + old_pending)
+
+
+def test_the_retention_period_is_a_setting():
+    url = "postgresql://localhost/vr"
+    assert Settings.from_env({"DATABASE_URL": url}).webhook_delivery_retention_days == 30
+    env = {"DATABASE_URL": url, "WEBHOOK_DELIVERY_RETENTION_DAYS": "7"}
+    assert Settings.from_env(env).webhook_delivery_retention_days == 7
+    for bad in ("-1", "a week"):
+        with pytest.raises(SettingsError, match="WEBHOOK_DELIVERY_RETENTION_DAYS"):
+            Settings.from_env({"DATABASE_URL": url, "WEBHOOK_DELIVERY_RETENTION_DAYS": bad})
