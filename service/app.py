@@ -23,6 +23,7 @@ from service.auth import (
     ApiKeyAuthentication,
     DocumentSecurity,
     KeyCache,
+    guard_without_copies,
     provide_actor,
     provide_caller,
 )
@@ -205,6 +206,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    guard_without_copies(app.routes)
     # Outside everything Litestar runs (router, exception handling, CORS), so that
     # every response is counted, logged and given its X-Request-ID, 404s and 401s too.
     handler = app.asgi_handler

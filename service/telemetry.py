@@ -27,7 +27,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from service.auth import Caller
-from service.logs import REQUEST_ID
+from service.logs import REQUEST_ID, plain_json_handlers, write_json_line
 from service.metrics import UNMATCHED, Metrics
 
 log = logging.getLogger("service.access")
@@ -113,23 +113,22 @@ class RequestTelemetry:
         caller = user if isinstance(user, Caller) else None
         client = scope.get("client")
         duration_ms = round(seconds * 1000, 3)
-        log.info(
-            "%s %s %d %.1f ms",
-            method,
-            scope["path"],
-            status,
-            duration_ms,
-            extra={
-                "method": method,
-                "route": route,
-                "path": scope["path"],
-                "status": status,
-                "duration_ms": duration_ms,
-                "caller": caller.name if caller is not None else None,
-                "key_id": str(caller.key_id) if caller and caller.key_id else None,
-                "client": client[0] if client else None,
-            },
-        )
+        fields = {
+            "method": method,
+            "route": route,
+            "path": scope["path"],
+            "status": status,
+            "duration_ms": duration_ms,
+            "caller": caller.name if caller is not None else None,
+            "key_id": str(caller.key_id) if caller and caller.key_id else None,
+            "client": client[0] if client else None,
+        }
+        handlers = plain_json_handlers(log, logging.INFO)
+        if handlers is None:  # other handlers or filters: let logging do it all
+            log.info("%s %s %d %.1f ms", method, scope["path"], status, duration_ms, extra=fields)
+            return
+        message = f"{method} {scope['path']} {status:d} {duration_ms:.1f} ms"
+        write_json_line(handlers, log.name, "info", message, fields)
 
 
 def route_templates(paths: Any) -> dict[str, str]:

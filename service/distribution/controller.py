@@ -198,7 +198,7 @@ def _embed_response(request: Request[Any, Any, Any], card: str) -> Response[Any]
     return public_response(
         request,
         card.encode(),
-        "text/html; charset=utf-8",
+        MediaType.HTML,  # Litestar adds the charset
         headers={"Content-Security-Policy": EMBED_CSP, "X-Content-Type-Options": "nosniff"},
     )
 

@@ -69,7 +69,7 @@ async def test_a_statement_card_shows_the_quote_speaker_verdict_and_links(anonym
     )
     response = await anonymous_client.get(url)
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert response.headers["content-security-policy"] == EMBED_CSP
     assert "x-frame-options" not in response.headers
     assert response.headers["cache-control"] == PUBLIC_CACHE_CONTROL

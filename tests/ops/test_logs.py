@@ -130,3 +130,32 @@ def test_formatter_writes_extra_fields_and_exceptions() -> None:
     assert line["level"] == "error"
     assert "ValueError: boom" in line["exception"]
     assert "request_id" not in line
+
+
+def test_direct_json_line_is_what_logging_writes() -> None:
+    from service.logs import REQUEST_ID, plain_json_handlers, write_json_line
+
+    logger = logging.getLogger("service.test_direct_line")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    token = REQUEST_ID.set("abc")
+    try:
+        fields = {"method": "GET", "status": 200, "caller": None, "duration_ms": 1.5}
+        handlers = plain_json_handlers(logger, logging.INFO)
+        assert handlers == [handler]
+        write_json_line(handlers, logger.name, "info", "GET / 200 1.5 ms", fields)
+        logger.info("%s %s %d %.1f ms", "GET", "/", 200, 1.5, extra=fields)
+        direct, logged = lines_of(stream)
+        assert direct.pop("time")[:16] == logged.pop("time")[:16]
+        assert list(direct.items()) == list(logged.items())
+        logger.addFilter(lambda record: True)
+        assert plain_json_handlers(logger, logging.INFO) is None
+    finally:
+        REQUEST_ID.reset(token)
+        logger.removeHandler(handler)
+        logger.filters.clear()
+        logger.propagate = True
