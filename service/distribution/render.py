@@ -194,7 +194,22 @@ def _plural(count: int, one: str, many: str) -> str:
     return f"{count} {one if count == 1 else many}"
 
 
-def card_html(subject: PublicSubject, *, record_url: str) -> str:
+NAMED_CORROBORATORS = 3
+
+
+def _corroborators(subject: PublicSubject) -> str:
+    """Who corroborates it, escaped: up to three names ("Reuters, AFP and The Washington
+    Post", "…, AFP and 4 more"), else the count."""
+    count = subject.verification.corroborations
+    names = [_e(n) for n in subject.assessment.corroborated_by] if subject.assessment else []
+    if not names or len(names) != count:
+        return _plural(count, "organization", "organizations")
+    if count <= NAMED_CORROBORATORS:
+        return names[0] if count == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"{', '.join(names[:NAMED_CORROBORATORS])} and {count - NAMED_CORROBORATORS} more"
+
+
+def card_html(subject: PublicSubject, *, record_url: str, oembed_url: str) -> str:
     """A self-contained HTML card of the subject's verification: no scripts, no external
     styles, fonts or images; system fonts; fits a phone."""
     verdict = subject.verification.verdict
@@ -222,10 +237,7 @@ def card_html(subject: PublicSubject, *, record_url: str) -> str:
     headline = (
         f'<span class="headline">{_e(assessment.headline)}</span>' if assessment is not None else ""
     )
-    counts = [
-        "Corroborated by "
-        + _plural(subject.verification.corroborations, "organization", "organizations")
-    ]
+    counts = [f"Corroborated by {_corroborators(subject)}"]
     if subject.verification.denials:
         counts.append(_plural(subject.verification.denials, "denial", "denials"))
 
@@ -246,6 +258,9 @@ def card_html(subject: PublicSubject, *, record_url: str) -> str:
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         '<meta name="robots" content="noindex">'
         f"<title>{_e(title)}</title>"
+        # oEmbed discovery: a CMS given the card's URL finds the embed code itself.
+        f'<link rel="alternate" type="application/json+oembed" href="{_e(oembed_url)}"'
+        f' title="{_e(title)}">'
         f"<style>:root{{--verdict-bg:{colour.background};--verdict-fg:{colour.text}}}"
         f"{_CARD_STYLE}</style>"
         "</head><body>"

@@ -48,7 +48,13 @@ def _current_assessment(subject: str) -> str:
         'id', a.id, 'verdict', a.verdict, 'headline', a.headline, 'url', a.url,
         'published_at', a.published_at,
         'author', (SELECT {_party("organization", "o")} FROM organizations o
-                   WHERE o.id = a.author_organization_id AND o.deleted_at IS NULL))
+                   WHERE o.id = a.author_organization_id AND o.deleted_at IS NULL),
+        'corroborated_by', (SELECT coalesce(json_agg(o.name ORDER BY o.name), '[]')
+                   FROM organizations o
+                   WHERE o.deleted_at IS NULL AND o.id IN (
+                       SELECT ev.organization_id FROM evidence ev
+                       WHERE ev.assessment_id = a.id AND ev.kind = 'confirmation'
+                         AND ev.stance = 'supports')))
     FROM ({CURRENT_ASSESSMENT.format(subject=subject)}) AS cur JOIN assessments a ON a.id = cur.id)"""
 
 

@@ -48,6 +48,8 @@ class CurrentAssessment(msgspec.Struct, kw_only=True):
     url: str | None
     published_at: datetime
     author: Party | None
+    # The live organizations whose confirmations back it (the card names them).
+    corroborated_by: list[str]
 
 
 class PublicSubject(msgspec.Struct, kw_only=True):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import date, datetime
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 from uuid import UUID
 
 from litestar.datastructures import State
@@ -89,7 +89,16 @@ async def published_subject(conn: Connection, subject_type: SubjectType, id: UUI
 async def card(conn: Connection, subject_type: SubjectType, id: UUID, base_url: str) -> str:
     """The embeddable HTML card of a published subject."""
     subject = await published_subject(conn, subject_type, id)
-    return render.card_html(subject, record_url=record_url(base_url, subject_type, id))
+    return render.card_html(
+        subject,
+        record_url=record_url(base_url, subject_type, id),
+        oembed_url=oembed_url(base_url, embed_url(base_url, subject_type, id)),
+    )
+
+
+def oembed_url(base_url: str, url: str) -> str:
+    """The oEmbed endpoint's answer for `url`, as the card's discovery link names it."""
+    return f"{base_url}/v1/oembed?{urlencode({'url': url, 'format': 'json'})}"
 
 
 # ---- oEmbed ---------------------------------------------------------------------------------

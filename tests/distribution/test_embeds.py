@@ -78,7 +78,7 @@ async def test_a_statement_card_shows_the_quote_speaker_verdict_and_links(anonym
     assert "There's been no decision whatsoever to leave Iraq." in text
     assert "Mark Esper" in text and "6 January 2020" in text
     assert "Misleading" in text and "Unverified" not in text
-    assert "Corroborated by 1 organization" in text
+    assert "Corroborated by Reuters" in text
     links = {attrs.get("href"): attrs for tag, attrs in page.tags if tag == "a"}
     assert "https://factcheck.example.org/esper" in links
     assert f"{BASE_URL}/v1/statements/{statement['id']}/record" in links
@@ -124,7 +124,7 @@ async def test_every_stored_string_is_escaped(anonymous_client, client):
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in body
     page = parse(body)
     assert {tag for tag, _ in page.tags} <= {
-        "html", "head", "meta", "title", "style", "body", "article", "div", "span",
+        "html", "head", "meta", "title", "link", "style", "body", "article", "div", "span",
         "blockquote", "h1", "p", "time", "a",
     }  # fmt: skip
     # The hostile markup shows as text, in full: in the page title, the quote, the
@@ -138,8 +138,11 @@ async def test_the_card_loads_nothing_from_anywhere(anonymous_client, client):
     document = await create_document(client)
     for url in (f"/embed/statements/{statement['id']}", f"/embed/documents/{document['id']}"):
         body = (await anonymous_client.get(url)).text.lower()
-        for external in ('src="http', "<link", "<script", "@import", "url(", "<iframe", "<img"):
+        for external in ('src="http', "<script", "@import", "url(", "<iframe", "<img"):
             assert external not in body, (url, external)
+        # The one <link> is oEmbed discovery (rel="alternate"), which browsers never fetch.
+        links = [attrs for tag, attrs in parse(body).tags if tag == "link"]
+        assert [link["rel"] for link in links] == ["alternate"], (url, links)
 
 
 async def test_internal_deleted_and_missing_subjects_have_no_card(anonymous_client, client):
@@ -207,3 +210,45 @@ async def test_oembed_refuses_foreign_unpublished_and_xml(anonymous_client, clie
     assert_problem(
         await anonymous_client.get("/v1/oembed", params={"url": ours, "maxwidth": 0}), 422
     )
+
+
+async def test_the_card_names_up_to_three_corroborators_escaped(anonymous_client, client):
+    statement = await create_statement(client)
+    names = ["<b>Agence</b> France-Presse", "McClatchy", "Reuters", "The Washington Post"]
+    outlets = [await create_organization(client, name=name) for name in names]
+
+    async def card_after_confirmations_by(chosen: list[dict]) -> str:
+        await assess(
+            client,
+            "statement",
+            statement["id"],
+            "true",
+            evidence=[
+                {"kind": "confirmation", "organization_id": o["id"], "stance": "supports"}
+                for o in chosen
+            ],
+        )
+        response = await anonymous_client.get(f"/embed/statements/{statement['id']}")
+        assert response.status_code == 200, response.text
+        assert "<b>" not in response.text  # a stored name is text, never markup
+        return " ".join(parse(response.text).text)
+
+    three = await card_after_confirmations_by(outlets[:3])
+    assert "Corroborated by <b>Agence</b> France-Presse, McClatchy and Reuters" in three
+    four = await card_after_confirmations_by(outlets)
+    assert "Corroborated by <b>Agence</b> France-Presse, McClatchy, Reuters and 1 more" in four
+
+
+async def test_the_card_links_its_oembed_answer_for_discovery(anonymous_client, client):
+    statement = await create_statement(client)
+    await assess(client, "statement", statement["id"], "true")
+    card = await anonymous_client.get(f"/embed/statements/{statement['id']}")
+    links = [attrs for tag, attrs in parse(card.text).tags if tag == "link"]
+    discovery = [a for a in links if a.get("type") == "application/json+oembed"]
+    assert len(discovery) == 1 and discovery[0]["rel"] == "alternate"
+    href = discovery[0]["href"]
+    assert href.startswith(f"{BASE_URL}/v1/oembed?")
+    answer = await anonymous_client.get(href.removeprefix(BASE_URL))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["type"] == "rich"
+    assert f"/embed/statements/{statement['id']}" in answer.json()["html"]
