@@ -69,8 +69,8 @@ def plain_json_handlers(
     With these, `write_json_line` writes exactly what `logging` would, without making a
     LogRecord or going through the handler machinery: a seventh of a badge request's
     CPU time went to `log.info` (bench/, profiled with py-spy)."""
-    if logger.disabled:
-        return None
+    if logger.disabled or not logger.isEnabledFor(level):
+        return None  # `log.info` then drops it, as the level asks
     found: list[logging.StreamHandler[Any]] = []
     current: logging.Logger | None = logger
     while current is not None:

@@ -152,6 +152,10 @@ def test_direct_json_line_is_what_logging_writes() -> None:
         direct, logged = lines_of(stream)
         assert direct.pop("time")[:16] == logged.pop("time")[:16]
         assert list(direct.items()) == list(logged.items())
+        # Below the logger's level nothing is written, on either path (LOG_LEVEL=warning).
+        logger.setLevel(logging.WARNING)
+        assert plain_json_handlers(logger, logging.INFO) is None
+        logger.setLevel(logging.INFO)
         logger.addFilter(lambda record: True)
         assert plain_json_handlers(logger, logging.INFO) is None
     finally:
