@@ -46,13 +46,13 @@ bench: install ## Benchmark against the framework and asyncpg ceilings (BENCH_DU
 	BENCH_DURATION=$(BENCH_DURATION) BENCH_SMOKE=$(BENCH_SMOKE) $(UV) run python -m bench
 
 lint: install ## ruff (format check + lint) and mypy
-	$(UV) run ruff format --check service tests migrations bench
-	$(UV) run ruff check service tests migrations bench
+	$(UV) run ruff format --check service tests migrations bench devtools
+	$(UV) run ruff check service tests migrations bench devtools
 	$(UV) run mypy
 
 format: install ## Format and fix what ruff can
-	$(UV) run ruff format service tests migrations bench
-	$(UV) run ruff check --fix service tests migrations bench
+	$(UV) run ruff format service tests migrations bench devtools
+	$(UV) run ruff check --fix service tests migrations bench devtools
 
 openapi: install ## Regenerate openapi/openapi.json from the app
 	$(UV) run python -m service openapi --output openapi/openapi.json
@@ -65,7 +65,7 @@ client: install ## Generate the typed Python partner client into build/client/
 		--overwrite --fail-on-warning
 
 clean-data: ## Stop and delete the local PostgreSQL of `make run`
-	-$(UV) run python -m service.devdb stop --data-dir .data/postgres
+	-$(UV) run python -m devtools.devdb stop --data-dir .data/postgres
 	@# the cluster may live outside the checkout, behind a link (see README)
 	if [ -L .data/postgres ]; then rm -rf "$$(readlink -f .data/postgres)"; fi
 	rm -rf .data

@@ -28,8 +28,8 @@ import asyncpg
 import msgspec
 from litestar import Litestar, get
 
-from service.statements.repository import statements
-from service.visibility import Audience
+from service.domain.statements.repository import statements
+from service.domain.visibility import Audience
 
 
 class Small(msgspec.Struct, kw_only=True):

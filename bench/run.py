@@ -395,7 +395,7 @@ def _with_database(url: str, name: str) -> str:
 def database(options: Options) -> Iterator[tuple[str, int | None, bool]]:
     """(URL of an empty or reusable database, the postmaster's pid if known, reused?)."""
     if options.server_url is None:
-        from service import devdb
+        from devtools import devdb
 
         cluster = devdb.temporary_cluster(durable=True)
         log("starting PostgreSQL (its own cluster, fsync on, as in production)")
@@ -464,8 +464,8 @@ class Prepared:
 
 
 async def prepare(url: str, options: Options, directory: Path, reused: bool) -> Prepared:
-    from service.api_keys.service import create_key
-    from service.auth import Scope
+    from service.integrations.api_keys.service import create_key
+    from service.web.auth import Scope
 
     conn = await asyncpg.connect(url)
     try:
@@ -927,7 +927,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with database(options) as (url, database_root, reused):
             if not reused:
-                from service import migrate
+                from service.commands import migrate
 
                 log("migrating the database")
                 migrate.upgrade(url)

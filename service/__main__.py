@@ -25,21 +25,21 @@ def _settings() -> Settings:
 
 
 def migrate(_: argparse.Namespace) -> None:
-    from service import migrate as migrations
+    from service.commands import migrate as migrations
 
     migrations.upgrade(_settings().database_url)
     print("database is at the newest schema", file=sys.stderr)
 
 
 def load_example(_: argparse.Namespace) -> None:
-    from service import example
+    from service.commands import example
 
     created = asyncio.run(example.load_into(_settings().database_url))
     print(f"founding example loaded ({created} records created)", file=sys.stderr)
 
 
 def serve(args: argparse.Namespace) -> None:
-    from service import shutdown
+    from service.web import shutdown
 
     settings = _settings()  # fail here, with a clear message, not in every worker
     print(
@@ -76,7 +76,7 @@ def granian_server(target: str, *, host: str, port: int, workers: int, log_level
     from granian import Granian
     from granian.constants import Interfaces
 
-    from service import logs, shutdown
+    from service.web import logs, shutdown
 
     return Granian(
         target,
@@ -112,8 +112,8 @@ def _prepare_metrics_dir(workers: int) -> str | None:
 def worker(_: argparse.Namespace) -> None:
     import logging.config
 
-    from service.logs import logging_config
-    from service.webhooks.worker import run_worker
+    from service.integrations.webhooks.worker import run_worker
+    from service.web.logs import logging_config
 
     settings = _settings()
     logging.config.dictConfig(logging_config(settings.log_level))
@@ -124,8 +124,8 @@ def worker(_: argparse.Namespace) -> None:
 def create_api_key(args: argparse.Namespace) -> None:
     import asyncpg
 
-    from service.api_keys.service import create_key
-    from service.auth import Scope
+    from service.integrations.api_keys.service import create_key
+    from service.web.auth import Scope
 
     try:
         scopes = [Scope(scope.strip()) for scope in args.scopes.split(",") if scope.strip()]
@@ -149,7 +149,7 @@ def create_api_key(args: argparse.Namespace) -> None:
 
 
 def openapi(args: argparse.Namespace) -> None:
-    from service.openapi import render_schema
+    from service.commands.openapi import render_schema
 
     text = render_schema()
     if args.output == "-":

@@ -15,10 +15,35 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, Server
 
-from service import idempotency, metrics, ratelimit, shutdown
-from service.api_keys.controller import ApiKeyController
-from service.assessments.controller import AssessmentController
-from service.auth import (
+from service.domain.assessments.controller import AssessmentController
+from service.domain.documents.controller import DocumentController
+from service.domain.organizations.controller import OrganizationController
+from service.domain.people.controller import PersonController
+from service.domain.relations.controller import RelationController
+from service.domain.statements.controller import StatementController
+from service.domain.visibility import provide_audience
+from service.integrations.api_keys.controller import ApiKeyController
+from service.integrations.webhooks.controller import OPENAPI_WEBHOOKS, WebhookController
+from service.integrations.webhooks.worker import worker_lifespan
+from service.kit.db import pool_lifespan, provide_read_connection, provide_transaction
+from service.kit.errors import EXCEPTION_HANDLERS
+from service.kit.links import DocumentLinks
+from service.kit.notifications import Listener, listener_lifespan
+from service.kit.struct_schemas import StrictStructSchemaPlugin
+from service.settings import Settings
+from service.views.changes.controller import ChangeController
+from service.views.distribution.cache import NOTIFICATION_KIND, BadgeCache, SettleBadgesAfterWrites
+from service.views.distribution.controller import (
+    BadgeController,
+    ClaimReviewController,
+    EmbedController,
+    OEmbedController,
+)
+from service.views.export.controller import ExportController
+from service.views.records.controller import RecordController
+from service.views.search.controller import SearchController
+from service.web import idempotency, metrics, ratelimit, shutdown
+from service.web.auth import (
     OPENAPI_SECURITY_SCHEMES,
     ApiKeyAuthentication,
     DocumentSecurity,
@@ -27,37 +52,12 @@ from service.auth import (
     provide_actor,
     provide_caller,
 )
-from service.changes.controller import ChangeController
-from service.db import pool_lifespan, provide_read_connection, provide_transaction
-from service.distribution.cache import NOTIFICATION_KIND, BadgeCache, SettleBadgesAfterWrites
-from service.distribution.controller import (
-    BadgeController,
-    ClaimReviewController,
-    EmbedController,
-    OEmbedController,
-)
-from service.documents.controller import DocumentController
-from service.errors import EXCEPTION_HANDLERS
-from service.export.controller import ExportController
-from service.forwarded import ForwardedClient
-from service.headers import ProblemPreflights, cors_config, response_headers
-from service.health import HealthController
-from service.http import AllowEveryMethod, strict_body, strict_query
-from service.links import DocumentLinks
-from service.metrics import Metrics, MetricsController
-from service.notifications import Listener, listener_lifespan
-from service.organizations.controller import OrganizationController
-from service.people.controller import PersonController
-from service.records.controller import RecordController
-from service.relations.controller import RelationController
-from service.search.controller import SearchController
-from service.settings import Settings
-from service.statements.controller import StatementController
-from service.struct_schemas import StrictStructSchemaPlugin
-from service.telemetry import RequestTelemetry, route_templates
-from service.visibility import provide_audience
-from service.webhooks.controller import OPENAPI_WEBHOOKS, WebhookController
-from service.webhooks.worker import worker_lifespan
+from service.web.forwarded import ForwardedClient
+from service.web.headers import ProblemPreflights, cors_config, response_headers
+from service.web.health import HealthController
+from service.web.http import AllowEveryMethod, strict_body, strict_query
+from service.web.metrics import Metrics, MetricsController
+from service.web.telemetry import RequestTelemetry, route_templates
 
 API_DESCRIPTION = """\
 The system of record for what was said, what was documented, and what the newsroom

@@ -25,8 +25,9 @@ import psycopg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from service import devdb, migrate
+from devtools import devdb
 from service.app import create_app
+from service.commands import migrate
 from service.settings import Settings
 from tests import keys
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from service.api_keys import repository
-from service.api_keys.service import new_secret
-from service.auth import Scope, secret_digest
-from service.db import Connection
+from service.integrations.api_keys import repository
+from service.integrations.api_keys.service import new_secret
+from service.kit.db import Connection
+from service.web.auth import Scope, secret_digest
 
 ADMIN_PREFIX, ADMIN = new_secret()
 WRITE_PREFIX, WRITE = new_secret()

@@ -12,8 +12,8 @@ import pytest
 from litestar.handlers import HTTPRouteHandler
 from litestar.testing import AsyncTestClient
 
-from service import auth
 from service.app import create_app
+from service.web import auth
 from tests import keys
 from tests.helpers import create_document, create_statement
 

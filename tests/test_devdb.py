@@ -8,7 +8,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from service.devdb import LocalCluster, PostgresNotFound, find_bindir, temporary_cluster
+from devtools.devdb import LocalCluster, PostgresNotFound, find_bindir, temporary_cluster
 
 try:
     find_bindir()

@@ -36,7 +36,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from service.app import create_app
-from service.openapi import render_schema
+from service.commands.openapi import render_schema
 from service.settings import Settings
 from tests import keys
 from tests.conftest import Databases, _with_database

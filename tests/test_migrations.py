@@ -7,7 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from service import migrate
+from service.commands import migrate
 
 SCHEMA_SHAPE = """
 SELECT

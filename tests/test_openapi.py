@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from service.openapi import render_schema
+from service.commands.openapi import render_schema
 
 COMMITTED = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
 

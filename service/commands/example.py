@@ -14,23 +14,28 @@ from typing import Any
 
 import asyncpg
 
-from service.appearances import Appearance
-from service.assessments.schemas import AssessmentCreate, Evidence, EvidenceKind, EvidenceStance
-from service.assessments.service import assessment_service
-from service.crud import ResourceService
-from service.db import Connection
-from service.documents.schemas import DocumentCreate, DocumentKind
-from service.documents.service import document_service
-from service.http import OptionalIfMatch
-from service.organizations.schemas import OrganizationCreate, OrganizationKind
-from service.organizations.service import organization_service
-from service.people.schemas import Affiliation, PersonCreate
-from service.people.service import person_service
-from service.relations.schemas import RelationCreate, RelationType
-from service.relations.service import relation_service
-from service.statements.schemas import Medium, StatementCreate
-from service.statements.service import statement_service
-from service.subjects import SubjectRef, SubjectType, Verdict
+from service.domain.appearances import Appearance
+from service.domain.assessments.schemas import (
+    AssessmentCreate,
+    Evidence,
+    EvidenceKind,
+    EvidenceStance,
+)
+from service.domain.assessments.service import assessment_service
+from service.domain.crud import ResourceService
+from service.domain.documents.schemas import DocumentCreate, DocumentKind
+from service.domain.documents.service import document_service
+from service.domain.organizations.schemas import OrganizationCreate, OrganizationKind
+from service.domain.organizations.service import organization_service
+from service.domain.people.schemas import Affiliation, PersonCreate
+from service.domain.people.service import person_service
+from service.domain.relations.schemas import RelationCreate, RelationType
+from service.domain.relations.service import relation_service
+from service.domain.statements.schemas import Medium, StatementCreate
+from service.domain.statements.service import statement_service
+from service.domain.subjects import SubjectRef, SubjectType, Verdict
+from service.kit.db import Connection
+from service.web.http import OptionalIfMatch
 
 ACTOR = "load-example"
 _NAMESPACE = uuid.UUID("6f1c4b8e-2f7a-4c55-9d0e-3a1b5e7c9d21")

@@ -12,10 +12,10 @@ from uuid import UUID
 
 import msgspec
 
-from service.crud import Reference
-from service.db import Connection
-from service.fields import HttpUrl, Timestamp
-from service.organizations.repository import organizations
+from service.domain.crud import Reference
+from service.domain.organizations.repository import organizations
+from service.kit.db import Connection
+from service.kit.fields import HttpUrl, Timestamp
 
 
 class Appearance(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

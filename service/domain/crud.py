@@ -16,14 +16,14 @@ from uuid import UUID
 
 import msgspec
 
-from service.db import Connection
-from service.errors import FieldError, InvalidInput, NotFound
-from service.history.repository import record_event
-from service.history.schemas import EventAction, HistoryPage, ResourceType
-from service.history.service import list_history
-from service.http import IfMatch, decode_cursor, encode_cursor
-from service.sql import Conditions, Position, keyset_page
-from service.visibility import Audience
+from service.domain.history.repository import record_event
+from service.domain.history.schemas import EventAction, HistoryPage, ResourceType
+from service.domain.history.service import list_history
+from service.domain.visibility import Audience
+from service.kit.db import Connection
+from service.kit.errors import FieldError, InvalidInput, NotFound
+from service.kit.sql import Conditions, Position, keyset_page
+from service.web.http import IfMatch, decode_cursor, encode_cursor
 
 T = TypeVar("T", bound=msgspec.Struct)
 

@@ -13,7 +13,7 @@ from uuid import UUID
 
 import msgspec
 
-from service.subjects import Verdict
+from service.domain.subjects import Verdict
 
 
 class VerificationStatus(StrEnum):

@@ -17,7 +17,7 @@ from typing import Any
 from litestar import Request
 from litestar.di import NamedDependency
 
-from service.auth import caller_of
+from service.web.auth import caller_of
 
 
 class Audience(StrEnum):

@@ -37,10 +37,10 @@ from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
-from service import idempotency
-from service.errors import ServiceUnavailable
+from service.domain.visibility import Audience
+from service.kit.errors import ServiceUnavailable
 from service.settings import Settings
-from service.visibility import Audience
+from service.web import idempotency
 
 log = logging.getLogger("service.db")
 

@@ -19,7 +19,7 @@ import asyncpg
 import msgspec
 from litestar import Litestar
 
-from service.db import Connection
+from service.kit.db import Connection
 
 log = logging.getLogger("service.notifications")
 

@@ -118,7 +118,7 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
         cache: KeyCache = state.key_cache
         known, caller = cache.get(digest)
         if not known:
-            from service.api_keys.repository import find_live_key
+            from service.integrations.api_keys.repository import find_live_key
 
             async with state.pool.acquire(
                 timeout=state.settings.db_acquire_timeout_seconds

@@ -46,9 +46,9 @@ from litestar.types import (
     Send,
 )
 
-from service.auth import Caller
-from service.errors import PROBLEM_MEDIA_TYPE, Problem
+from service.kit.errors import PROBLEM_MEDIA_TYPE, Problem
 from service.settings import Settings
+from service.web.auth import Caller
 
 # Paths left framable and free to run scripts: embeds are made to be shown in other
 # sites' iframes, and the interactive docs load their scripts.

@@ -8,8 +8,8 @@ import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, get
 
-from service import http
-from service.errors import ServiceUnavailable
+from service.kit.errors import ServiceUnavailable
+from service.web import http
 
 
 class Health(msgspec.Struct, kw_only=True):

@@ -27,7 +27,7 @@ from litestar.params import HeaderParameter, ParameterKwarg, PathParameter, Quer
 from litestar.plugins import ReceiveRoutePlugin
 from litestar.routes import BaseRoute, HTTPRoute
 
-from service.errors import (
+from service.kit.errors import (
     PROBLEM_MEDIA_TYPE,
     BadRequest,
     FieldError,
@@ -38,7 +38,7 @@ from service.errors import (
     UnsupportedMediaType,
     invalid_field,
 )
-from service.fields import Timestamp
+from service.kit.fields import Timestamp
 
 JSON = "application/json"
 T = TypeVar("T", bound=msgspec.Struct)

@@ -53,12 +53,12 @@ from litestar.serialization import get_serializer
 from litestar.types import ASGIApp
 from litestar.utils.helpers import get_enum_string_value
 
-from service.auth import caller_of
-from service.errors import Conflict, FieldError, InvalidInput, problem_response
-from service.http import problem_responses
+from service.kit.errors import Conflict, FieldError, InvalidInput, problem_response
+from service.web.auth import caller_of
+from service.web.http import problem_responses
 
 if TYPE_CHECKING:
-    from service.db import Connection
+    from service.kit.db import Connection
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

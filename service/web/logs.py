@@ -134,7 +134,7 @@ def logging_config(level: str = "info") -> dict[str, Any]:
         "version": 1,
         # Loggers created at import time (service.*, asyncpg) must keep working.
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "service.logs.JsonFormatter"}},
+        "formatters": {"json": {"()": "service.web.logs.JsonFormatter"}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",

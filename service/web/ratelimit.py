@@ -54,9 +54,9 @@ from litestar.plugins import ReceiveRoutePlugin
 from litestar.routes import BaseRoute, HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.auth import Caller
-from service.errors import TooManyRequests
-from service.http import problem_responses
+from service.kit.errors import TooManyRequests
+from service.web.auth import Caller
+from service.web.http import problem_responses
 
 log = logging.getLogger("service.ratelimit")
 

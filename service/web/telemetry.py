@@ -26,9 +26,9 @@ from typing import Any
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
-from service.auth import Caller
-from service.logs import REQUEST_ID, plain_json_handlers, write_json_line
-from service.metrics import UNMATCHED, Metrics
+from service.web.auth import Caller
+from service.web.logs import REQUEST_ID, plain_json_handlers, write_json_line
+from service.web.metrics import UNMATCHED, Metrics
 
 log = logging.getLogger("service.access")
 

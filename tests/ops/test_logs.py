@@ -16,8 +16,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from service.app import create_app
-from service.logs import JsonFormatter
 from service.settings import Settings
+from service.web.logs import JsonFormatter
 from tests import keys
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
@@ -133,7 +133,7 @@ def test_formatter_writes_extra_fields_and_exceptions() -> None:
 
 
 def test_direct_json_line_is_what_logging_writes() -> None:
-    from service.logs import REQUEST_ID, plain_json_handlers, write_json_line
+    from service.web.logs import REQUEST_ID, plain_json_handlers, write_json_line
 
     logger = logging.getLogger("service.test_direct_line")
     stream = io.StringIO()

@@ -16,8 +16,8 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.app import create_app
-from service.metrics import BUCKETS, _BatchedHistogram
 from service.settings import Settings
+from service.web.metrics import BUCKETS, _BatchedHistogram
 from tests import keys
 from tests.helpers import MISSING_ID, create_organization
 from tests.ops.support import LiveServer

@@ -6,7 +6,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from service.app import create_app
-from service.db import create_pool
+from service.kit.db import create_pool
 from service.settings import Settings, SettingsError
 
 URL = "postgresql://localhost/vr"

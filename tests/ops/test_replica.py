@@ -14,9 +14,10 @@ import asyncpg
 import httpx
 import pytest
 
-from service import devdb, migrate
+from devtools import devdb
+from devtools.devdb import PostgresNotFound
 from service.app import create_app
-from service.devdb import PostgresNotFound
+from service.commands import migrate
 from service.settings import Settings
 from tests import keys
 from tests.ops.support import eventually

@@ -10,8 +10,8 @@ import msgspec
 import pytest
 
 from service.app import create_app
-from service.forwarded import ForwardedClient
 from service.settings import Settings, SettingsError
+from service.web.forwarded import ForwardedClient
 from tests.helpers import BASE_URL
 
 PROXY = "10.0.0.2"

@@ -15,10 +15,10 @@ from litestar import Litestar, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ImproperlyConfiguredException
 
-from service import idempotency
-from service.openapi import render_schema
+from service.commands.openapi import render_schema
+from service.web import idempotency
 from tests import keys
-from tests.assessments import create_assessment, create_subject
+from tests.domain.assessments import create_assessment, create_subject
 from tests.helpers import (
     BASE_URL,
     MISSING_ID,

@@ -23,8 +23,8 @@ import pytest
 from litestar import Litestar
 
 from service.app import create_app
-from service.ratelimit import RateLimiter, address_bucket, window_start
 from service.settings import Settings
+from service.web.ratelimit import RateLimiter, address_bucket, window_start
 from tests import keys
 from tests.helpers import BASE_URL, PROBLEM, assert_problem, create_organization, snapshot
 

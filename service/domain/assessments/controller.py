@@ -9,8 +9,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.openapi.spec import OpenAPIType, Reference, Schema
 from litestar.params import HeaderParameter, JSONBody, QueryParameter
 
-from service import http
-from service.assessments.schemas import (
+from service.domain.assessments.schemas import (
     Assessment,
     AssessmentCreate,
     AssessmentPage,
@@ -18,13 +17,14 @@ from service.assessments.schemas import (
     AssessmentState,
     RetractRequest,
 )
-from service.assessments.service import assessment_service as service
-from service.auth import Actor, public_read, requires_write
-from service.db import ReadDb, WriteTx
-from service.errors import invalid_field
-from service.history.schemas import HistoryPage
-from service.subjects import Verdict
-from service.visibility import AudienceDep
+from service.domain.assessments.service import assessment_service as service
+from service.domain.history.schemas import HistoryPage
+from service.domain.subjects import Verdict
+from service.domain.visibility import AudienceDep
+from service.kit.db import ReadDb, WriteTx
+from service.kit.errors import invalid_field
+from service.web import http
+from service.web.auth import Actor, public_read, requires_write
 
 # Workflow actions honour If-Match when given, unlike PATCH and DELETE which need it.
 OptionalIfMatchHeader = Annotated[

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from service.assessments.schemas import Assessment, AssessmentCreate, Evidence
-from service.crud import Table
-from service.db import Connection
-from service.visibility import PUBLISHED_ASSESSMENT
+from service.domain.assessments.schemas import Assessment, AssessmentCreate, Evidence
+from service.domain.crud import Table
+from service.domain.visibility import PUBLISHED_ASSESSMENT
+from service.kit.db import Connection
 
 ASSESSMENT_JSON = """json_build_object(
     'id', a.id,

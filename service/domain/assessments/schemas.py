@@ -9,8 +9,8 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from service.fields import NON_BLANK, HttpUrl, LongText, ShortText
-from service.subjects import SubjectRef, Verdict
+from service.domain.subjects import SubjectRef, Verdict
+from service.kit.fields import NON_BLANK, HttpUrl, LongText, ShortText
 
 
 class AssessmentState(StrEnum):

@@ -16,25 +16,25 @@ from uuid import UUID
 
 import msgspec
 
-from service.assessments import repository
-from service.assessments.schemas import (
+from service.domain.assessments import repository
+from service.domain.assessments.schemas import (
     Assessment,
     AssessmentCreate,
     AssessmentState,
     Evidence,
 )
-from service.crud import Page, Reference, ResourceService, Table, patch_values
-from service.db import Connection
-from service.documents.repository import documents
-from service.errors import Conflict, FieldError, InvalidInput, NotFound
-from service.history.repository import record_event
-from service.history.schemas import EventAction, ResourceType
-from service.http import IfMatch
-from service.organizations.repository import organizations
-from service.sql import Conditions
-from service.statements.repository import statements
-from service.subjects import VERDICTS_BY_SUBJECT, SubjectRef, SubjectType, Verdict
-from service.visibility import Audience
+from service.domain.crud import Page, Reference, ResourceService, Table, patch_values
+from service.domain.documents.repository import documents
+from service.domain.history.repository import record_event
+from service.domain.history.schemas import EventAction, ResourceType
+from service.domain.organizations.repository import organizations
+from service.domain.statements.repository import statements
+from service.domain.subjects import VERDICTS_BY_SUBJECT, SubjectRef, SubjectType, Verdict
+from service.domain.visibility import Audience
+from service.kit.db import Connection
+from service.kit.errors import Conflict, FieldError, InvalidInput, NotFound
+from service.kit.sql import Conditions
+from service.web.http import IfMatch
 
 SUBJECT_TABLES: dict[SubjectType, Table[Any]] = {
     SubjectType.STATEMENT: statements,

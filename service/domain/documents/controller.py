@@ -8,20 +8,20 @@ from uuid import UUID
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import JSONBody, QueryParameter
 
-from service import http
-from service.auth import Actor, public_read, requires_write
-from service.db import ReadDb, WriteTx
-from service.documents.schemas import (
+from service.domain.documents.schemas import (
     Document,
     DocumentCreate,
     DocumentKind,
     DocumentPage,
     DocumentPatch,
 )
-from service.documents.service import document_service as service
-from service.history.schemas import HistoryPage
-from service.subjects import Verdict
-from service.visibility import AudienceDep
+from service.domain.documents.service import document_service as service
+from service.domain.history.schemas import HistoryPage
+from service.domain.subjects import Verdict
+from service.domain.visibility import AudienceDep
+from service.kit.db import ReadDb, WriteTx
+from service.web import http
+from service.web.auth import Actor, public_read, requires_write
 
 
 class DocumentController(Controller):

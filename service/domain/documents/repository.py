@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from service import appearances
-from service.crud import Table
-from service.db import Connection
-from service.documents.schemas import Document, DocumentCreate
-from service.verification import verification_json
-from service.visibility import PUBLISHED_DOCUMENT
+from service.domain import appearances
+from service.domain.crud import Table
+from service.domain.documents.schemas import Document, DocumentCreate
+from service.domain.verification import verification_json
+from service.domain.visibility import PUBLISHED_DOCUMENT
+from service.kit.db import Connection
 
 
 def document_json(extra: str = "", *, public: bool = False) -> str:

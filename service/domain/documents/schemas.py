@@ -8,9 +8,9 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from service.appearances import Appearance, Appearances
-from service.fields import LanguageTag, LongText, Sha256, ShortText, Tags, Title, Visibility
-from service.verification import Verification
+from service.domain.appearances import Appearance, Appearances
+from service.domain.verification import Verification
+from service.kit.fields import LanguageTag, LongText, Sha256, ShortText, Tags, Title, Visibility
 
 
 class DocumentKind(StrEnum):

@@ -7,18 +7,18 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from service import appearances, verification
-from service.crud import Page, Reference, ResourceService
-from service.db import Connection
-from service.documents import repository
-from service.documents.schemas import Document, DocumentKind
-from service.history.schemas import ResourceType
-from service.organizations.repository import organizations
-from service.people.repository import people
-from service.relations.service import relation_service
-from service.sql import Conditions
-from service.subjects import Verdict
-from service.visibility import Audience
+from service.domain import appearances, verification
+from service.domain.crud import Page, Reference, ResourceService
+from service.domain.documents import repository
+from service.domain.documents.schemas import Document, DocumentKind
+from service.domain.history.schemas import ResourceType
+from service.domain.organizations.repository import organizations
+from service.domain.people.repository import people
+from service.domain.relations.service import relation_service
+from service.domain.subjects import Verdict
+from service.domain.visibility import Audience
+from service.kit.db import Connection
+from service.kit.sql import Conditions
 
 
 class DocumentService(ResourceService[Document]):

@@ -7,8 +7,8 @@ from uuid import UUID
 
 import msgspec
 
-from service.db import Connection
-from service.history.schemas import EventAction, HistoryEntry, ResourceType
+from service.domain.history.schemas import EventAction, HistoryEntry, ResourceType
+from service.kit.db import Connection
 
 INSERT_EVENT = """
 INSERT INTO events (resource_type, resource_id, action, version, actor, changed_fields)

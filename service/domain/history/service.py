@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from service.db import Connection
-from service.errors import NotFound
-from service.history import repository
-from service.history.schemas import HistoryPage, HistoryPosition, ResourceType
-from service.http import decode_cursor, encode_cursor
+from service.domain.history import repository
+from service.domain.history.schemas import HistoryPage, HistoryPosition, ResourceType
+from service.kit.db import Connection
+from service.kit.errors import NotFound
+from service.web.http import decode_cursor, encode_cursor
 
 
 async def list_history(

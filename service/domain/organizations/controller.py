@@ -7,18 +7,18 @@ from typing import Any
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import JSONBody
 
-from service import http
-from service.auth import Actor, public_read, requires_write
-from service.db import ReadDb, WriteTx
-from service.history.schemas import HistoryPage
-from service.organizations.schemas import (
+from service.domain.history.schemas import HistoryPage
+from service.domain.organizations.schemas import (
     Organization,
     OrganizationCreate,
     OrganizationPage,
     OrganizationPatch,
 )
-from service.organizations.service import organization_service as service
-from service.visibility import AudienceDep
+from service.domain.organizations.service import organization_service as service
+from service.domain.visibility import AudienceDep
+from service.kit.db import ReadDb, WriteTx
+from service.web import http
+from service.web.auth import Actor, public_read, requires_write
 
 
 class OrganizationController(Controller):

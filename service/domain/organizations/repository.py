@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from service.crud import Table
-from service.db import Connection
-from service.organizations.schemas import Organization, OrganizationCreate
+from service.domain.crud import Table
+from service.domain.organizations.schemas import Organization, OrganizationCreate
+from service.kit.db import Connection
 
 ORGANIZATION_JSON = """json_build_object(
     'id', o.id, 'name', o.name, 'kind', o.kind, 'url', o.url, 'same_as', o.same_as,

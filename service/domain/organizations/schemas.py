@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from service.fields import HttpUrl, Name, UrlList
+from service.kit.fields import HttpUrl, Name, UrlList
 
 
 class OrganizationKind(StrEnum):

@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from service.crud import Page, ResourceService
-from service.db import Connection
-from service.history.schemas import ResourceType
-from service.organizations import repository
-from service.organizations.schemas import Organization
-from service.sql import Conditions, like_pattern
+from service.domain.crud import Page, ResourceService
+from service.domain.history.schemas import ResourceType
+from service.domain.organizations import repository
+from service.domain.organizations.schemas import Organization
+from service.kit.db import Connection
+from service.kit.sql import Conditions, like_pattern
 
 
 class OrganizationService(ResourceService[Organization]):

@@ -7,18 +7,18 @@ from typing import Any
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import JSONBody
 
-from service import http
-from service.auth import Actor, public_read, requires_write
-from service.db import ReadDb, WriteTx
-from service.history.schemas import HistoryPage
-from service.people.schemas import (
+from service.domain.history.schemas import HistoryPage
+from service.domain.people.schemas import (
     Person,
     PersonCreate,
     PersonPage,
     PersonPatch,
 )
-from service.people.service import person_service as service
-from service.visibility import AudienceDep
+from service.domain.people.service import person_service as service
+from service.domain.visibility import AudienceDep
+from service.kit.db import ReadDb, WriteTx
+from service.web import http
+from service.web.auth import Actor, public_read, requires_write
 
 
 class PersonController(Controller):

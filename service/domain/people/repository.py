@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from service.crud import Table
-from service.db import Connection
-from service.people.schemas import Affiliation, Person, PersonCreate
+from service.domain.crud import Table
+from service.domain.people.schemas import Affiliation, Person, PersonCreate
+from service.kit.db import Connection
 
 PERSON_JSON = """json_build_object(
     'id', p.id, 'name', p.name, 'aliases', p.aliases, 'description', p.description,

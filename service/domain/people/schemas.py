@@ -7,7 +7,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from service.fields import Aliases, LongText, Name, ShortText, UrlList
+from service.kit.fields import Aliases, LongText, Name, ShortText, UrlList
 
 
 class Affiliation(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

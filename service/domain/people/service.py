@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from service.crud import Page, Reference, ResourceService
-from service.db import Connection
-from service.history.schemas import ResourceType
-from service.organizations.repository import organizations
-from service.people import repository
-from service.people.schemas import Person
-from service.sql import Conditions, like_pattern
+from service.domain.crud import Page, Reference, ResourceService
+from service.domain.history.schemas import ResourceType
+from service.domain.organizations.repository import organizations
+from service.domain.people import repository
+from service.domain.people.schemas import Person
+from service.kit.db import Connection
+from service.kit.sql import Conditions, like_pattern
 
 
 class PersonService(ResourceService[Person]):

@@ -9,13 +9,13 @@ from uuid import UUID
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import JSONBody, QueryParameter
 
-from service import http
-from service.auth import Actor, public_read, requires_write
-from service.db import ReadDb, WriteTx
-from service.history.schemas import HistoryPage
-from service.relations.schemas import Relation, RelationCreate, RelationPage, RelationType
-from service.relations.service import relation_service as service
-from service.visibility import AudienceDep
+from service.domain.history.schemas import HistoryPage
+from service.domain.relations.schemas import Relation, RelationCreate, RelationPage, RelationType
+from service.domain.relations.service import relation_service as service
+from service.domain.visibility import AudienceDep
+from service.kit.db import ReadDb, WriteTx
+from service.web import http
+from service.web.auth import Actor, public_read, requires_write
 
 
 class RelationController(Controller):

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from service.crud import Table
-from service.db import Connection
-from service.relations.schemas import Relation, RelationCreate
-from service.subjects import SubjectRef, SubjectType
-from service.visibility import PUBLISHED_RELATION
+from service.domain.crud import Table
+from service.domain.relations.schemas import Relation, RelationCreate
+from service.domain.subjects import SubjectRef, SubjectType
+from service.domain.visibility import PUBLISHED_RELATION
+from service.kit.db import Connection
 
 RELATION_JSON = """json_build_object(
     'id', r.id,

@@ -7,8 +7,8 @@ from uuid import UUID
 
 import msgspec
 
-from service.fields import LongText
-from service.subjects import SubjectRef
+from service.domain.subjects import SubjectRef
+from service.kit.fields import LongText
 
 
 class RelationType(StrEnum):

@@ -16,18 +16,18 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from service.crud import Page, Reference, ResourceService, Table
-from service.db import Connection
-from service.documents.repository import documents
-from service.errors import Conflict, invalid_field
-from service.history.repository import record_events
-from service.history.schemas import EventAction, ResourceType
-from service.relations import repository
-from service.relations.schemas import Relation, RelationCreate, RelationType
-from service.sql import Conditions
-from service.statements.repository import statements
-from service.subjects import SubjectRef, SubjectType
-from service.visibility import Audience
+from service.domain.crud import Page, Reference, ResourceService, Table
+from service.domain.documents.repository import documents
+from service.domain.history.repository import record_events
+from service.domain.history.schemas import EventAction, ResourceType
+from service.domain.relations import repository
+from service.domain.relations.schemas import Relation, RelationCreate, RelationType
+from service.domain.statements.repository import statements
+from service.domain.subjects import SubjectRef, SubjectType
+from service.domain.visibility import Audience
+from service.kit.db import Connection
+from service.kit.errors import Conflict, invalid_field
+from service.kit.sql import Conditions
 
 END_TABLES: dict[SubjectType, Table[Any]] = {
     SubjectType.STATEMENT: statements,

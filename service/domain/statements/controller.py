@@ -9,19 +9,19 @@ from uuid import UUID
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import JSONBody, QueryParameter
 
-from service import http
-from service.auth import Actor, public_read, requires_write
-from service.db import ReadDb, WriteTx
-from service.history.schemas import HistoryPage
-from service.statements.schemas import (
+from service.domain.history.schemas import HistoryPage
+from service.domain.statements.schemas import (
     Statement,
     StatementCreate,
     StatementPage,
     StatementPatch,
 )
-from service.statements.service import statement_service as service
-from service.subjects import Verdict
-from service.visibility import AudienceDep
+from service.domain.statements.service import statement_service as service
+from service.domain.subjects import Verdict
+from service.domain.visibility import AudienceDep
+from service.kit.db import ReadDb, WriteTx
+from service.web import http
+from service.web.auth import Actor, public_read, requires_write
 
 
 class StatementController(Controller):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from service import appearances
-from service.crud import Table
-from service.db import Connection
-from service.people.repository import PERSON_JSON
-from service.statements.schemas import Statement, StatementCreate
-from service.verification import verification_json
-from service.visibility import PUBLISHED_STATEMENT
+from service.domain import appearances
+from service.domain.crud import Table
+from service.domain.people.repository import PERSON_JSON
+from service.domain.statements.schemas import Statement, StatementCreate
+from service.domain.verification import verification_json
+from service.domain.visibility import PUBLISHED_STATEMENT
+from service.kit.db import Connection
 
 
 def statement_json(extra: str = "", *, public: bool = False) -> str:

@@ -8,10 +8,10 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from service.appearances import Appearance, Appearances
-from service.fields import LanguageTag, LongText, Quote, Tags, Timestamp, Visibility
-from service.people.schemas import Person
-from service.verification import Verification
+from service.domain.appearances import Appearance, Appearances
+from service.domain.people.schemas import Person
+from service.domain.verification import Verification
+from service.kit.fields import LanguageTag, LongText, Quote, Tags, Timestamp, Visibility
 
 
 class Medium(StrEnum):

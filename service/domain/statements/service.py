@@ -7,17 +7,17 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from service import appearances, verification
-from service.crud import Page, Reference, ResourceService
-from service.db import Connection
-from service.history.schemas import ResourceType
-from service.people.repository import people
-from service.relations.service import relation_service
-from service.sql import Conditions
-from service.statements import repository
-from service.statements.schemas import Statement
-from service.subjects import Verdict
-from service.visibility import Audience, published_subject
+from service.domain import appearances, verification
+from service.domain.crud import Page, Reference, ResourceService
+from service.domain.history.schemas import ResourceType
+from service.domain.people.repository import people
+from service.domain.relations.service import relation_service
+from service.domain.statements import repository
+from service.domain.statements.schemas import Statement
+from service.domain.subjects import Verdict
+from service.domain.visibility import Audience, published_subject
+from service.kit.db import Connection
+from service.kit.sql import Conditions
 
 
 class StatementService(ResourceService[Statement]):

@@ -7,11 +7,11 @@ from typing import Any
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import JSONBody
 
-from service import http
-from service.api_keys.schemas import ApiKey, ApiKeyCreate, ApiKeyPage, NewApiKey
-from service.api_keys.service import create_key, get_key, list_keys, revoke_key
-from service.auth import requires_admin
-from service.db import ReadDb, WriteTx
+from service.integrations.api_keys.schemas import ApiKey, ApiKeyCreate, ApiKeyPage, NewApiKey
+from service.integrations.api_keys.service import create_key, get_key, list_keys, revoke_key
+from service.kit.db import ReadDb, WriteTx
+from service.web import http
+from service.web.auth import requires_admin
 
 
 class ApiKeyController(Controller):

@@ -7,10 +7,10 @@ from uuid import UUID
 
 import msgspec
 
-from service.api_keys.schemas import ApiKey
-from service.auth import Caller, Scope
-from service.db import Connection
-from service.sql import Position
+from service.integrations.api_keys.schemas import ApiKey
+from service.kit.db import Connection
+from service.kit.sql import Position
+from service.web.auth import Caller, Scope
 
 # A live key's use is stamped on the lookup itself (one round trip); lookups are
 # cached for a few seconds per process, so last_used_at is that precise.

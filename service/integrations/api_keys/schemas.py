@@ -6,8 +6,8 @@ from uuid import UUID
 
 import msgspec
 
-from service.auth import Scope
-from service.fields import NON_BLANK
+from service.kit.fields import NON_BLANK
+from service.web.auth import Scope
 
 KeyName = Annotated[
     str,

@@ -10,14 +10,14 @@ from uuid import UUID
 
 import msgspec
 
-from service.api_keys import repository
-from service.api_keys.schemas import ApiKey, ApiKeyPage, NewApiKey
-from service.auth import KEY_PREFIX, Scope, highest, secret_digest
-from service.db import Connection
-from service.errors import NotFound
-from service.http import decode_cursor, encode_cursor
-from service.notifications import notify
-from service.sql import Position
+from service.integrations.api_keys import repository
+from service.integrations.api_keys.schemas import ApiKey, ApiKeyPage, NewApiKey
+from service.kit.db import Connection
+from service.kit.errors import NotFound
+from service.kit.notifications import notify
+from service.kit.sql import Position
+from service.web.auth import KEY_PREFIX, Scope, highest, secret_digest
+from service.web.http import decode_cursor, encode_cursor
 
 _PREFIX_ALPHABET = string.ascii_lowercase + string.digits
 

@@ -19,11 +19,8 @@ from litestar.openapi.spec import (
 )
 from litestar.params import JSONBody, QueryParameter
 
-from service import http
-from service.auth import requires_admin
-from service.db import ReadDb, WriteTx
-from service.webhooks import service
-from service.webhooks.schemas import (
+from service.integrations.webhooks import service
+from service.integrations.webhooks.schemas import (
     DeliveryStatus,
     NewWebhook,
     Webhook,
@@ -32,6 +29,9 @@ from service.webhooks.schemas import (
     WebhookPage,
     WebhookPatch,
 )
+from service.kit.db import ReadDb, WriteTx
+from service.web import http
+from service.web.auth import requires_admin
 
 
 class WebhookController(Controller):

@@ -13,15 +13,15 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from service.db import Connection
-from service.sql import Position
-from service.webhooks.schemas import (
+from service.integrations.webhooks.schemas import (
     DeliveryPosition,
     DeliveryStatus,
     EventType,
     Webhook,
     WebhookDelivery,
 )
+from service.kit.db import Connection
+from service.kit.sql import Position
 
 WEBHOOK_JSON = """json_build_object(
     'id', w.id, 'url', w.url, 'events', w.events, 'active', w.active,

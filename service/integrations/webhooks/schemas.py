@@ -10,7 +10,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from service.history.schemas import EventAction, ResourceType
+from service.domain.history.schemas import EventAction, ResourceType
 
 
 class EventType(StrEnum):

@@ -22,13 +22,8 @@ from uuid import UUID
 import httpx
 import msgspec
 
-from service.db import Connection
-from service.errors import NotFound, invalid_field
-from service.http import IfMatch, decode_cursor, encode_cursor
-from service.settings import Settings
-from service.sql import Position
-from service.webhooks import repository
-from service.webhooks.schemas import (
+from service.integrations.webhooks import repository
+from service.integrations.webhooks.schemas import (
     DeliveryPosition,
     DeliveryStatus,
     EventType,
@@ -39,6 +34,11 @@ from service.webhooks.schemas import (
     WebhookPage,
     WebhookPatch,
 )
+from service.kit.db import Connection
+from service.kit.errors import NotFound, invalid_field
+from service.kit.sql import Position
+from service.settings import Settings
+from service.web.http import IfMatch, decode_cursor, encode_cursor
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32

@@ -46,11 +46,15 @@ import httpx
 import msgspec
 from litestar import Litestar
 
-from service.history.schemas import EventAction, ResourceType
+from service.domain.history.schemas import EventAction, ResourceType
+from service.integrations.webhooks import repository
+from service.integrations.webhooks.schemas import DeliveryStatus, EventData, WebhookPayload
+from service.integrations.webhooks.service import (
+    Destination,
+    DestinationRefused,
+    resolve_destination,
+)
 from service.settings import Settings
-from service.webhooks import repository
-from service.webhooks.schemas import DeliveryStatus, EventData, WebhookPayload
-from service.webhooks.service import Destination, DestinationRefused, resolve_destination
 
 log = logging.getLogger("service.webhooks")
 
@@ -428,7 +432,7 @@ async def worker_lifespan(app: Litestar) -> AsyncIterator[None]:
 
 async def run_worker(settings: Settings) -> None:
     """`python -m service worker`: deliver until SIGINT or SIGTERM."""
-    from service.db import create_pool
+    from service.kit.db import create_pool
 
     pool = await create_pool(settings)
     worker = DeliveryWorker(pool, settings)

@@ -7,15 +7,15 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import QueryParameter
 
-from service import http
-from service.auth import requires_read
-from service.changes.schemas import ChangePage
-from service.changes.service import list_changes
-from service.db import READ_FROM_PRIMARY, ReadDb
-from service.errors import invalid_field
-from service.fields import END
-from service.history.schemas import ResourceType
-from service.visibility import AudienceDep
+from service.domain.history.schemas import ResourceType
+from service.domain.visibility import AudienceDep
+from service.kit.db import READ_FROM_PRIMARY, ReadDb
+from service.kit.errors import invalid_field
+from service.kit.fields import END
+from service.views.changes.schemas import ChangePage
+from service.views.changes.service import list_changes
+from service.web import http
+from service.web.auth import requires_read
 
 DESCRIPTION = """\
 Every change to every resource, in commit order, for partners that keep a copy in sync.

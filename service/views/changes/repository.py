@@ -16,10 +16,10 @@ from collections.abc import Collection
 
 import msgspec
 
-from service.changes.schemas import FeedPosition, FeedSlice
-from service.db import Connection
-from service.history.schemas import ResourceType
-from service.visibility import PUBLISHED_DOCUMENT, PUBLISHED_STATEMENT, Audience
+from service.domain.history.schemas import ResourceType
+from service.domain.visibility import PUBLISHED_DOCUMENT, PUBLISHED_STATEMENT, Audience
+from service.kit.db import Connection
+from service.views.changes.schemas import FeedPosition, FeedSlice
 
 
 def _was_published_subject(id_sql: str) -> str:

@@ -6,7 +6,7 @@ from uuid import UUID
 
 import msgspec
 
-from service.history.schemas import EventAction, ResourceType
+from service.domain.history.schemas import EventAction, ResourceType
 
 # xid8 is unsigned 64-bit (epoch << 32 | xid), but its epoch would need 2^31 xid
 # wraparounds to leave the signed range msgspec can bound; event ids are a bigint.

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from service.changes import repository
-from service.changes.schemas import START, ChangePage, FeedPosition
-from service.db import Connection
-from service.history.schemas import ResourceType
-from service.http import decode_cursor, encode_cursor
-from service.visibility import Audience
+from service.domain.history.schemas import ResourceType
+from service.domain.visibility import Audience
+from service.kit.db import Connection
+from service.views.changes import repository
+from service.views.changes.schemas import START, ChangePage, FeedPosition
+from service.web.http import decode_cursor, encode_cursor
 
 
 async def list_changes(

@@ -48,10 +48,10 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
-from service.db import acquire
-from service.errors import ApiError
-from service.notifications import notify
-from service.subjects import SubjectType
+from service.domain.subjects import SubjectType
+from service.kit.db import acquire
+from service.kit.errors import ApiError
+from service.kit.notifications import notify
 
 # The notification kind the trigger of migration 0005 sends and `settle` uses.
 NOTIFICATION_KIND = "badges"

@@ -23,14 +23,14 @@ from litestar.openapi.spec import Example, OpenAPIMediaType, OpenAPIResponse, Op
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import PathParameter, QueryParameter
 
-from service import http
-from service.auth import public_read
-from service.db import ReadDb
-from service.distribution import service
-from service.distribution.schemas import ClaimReview, OEmbed, ShieldsBadge
-from service.errors import PROBLEM_MEDIA_TYPE, ApiError, NotFound, Problem
-from service.headers import SAME_FOR_EVERY_CALLER
-from service.subjects import SubjectType
+from service.domain.subjects import SubjectType
+from service.kit.db import ReadDb
+from service.kit.errors import PROBLEM_MEDIA_TYPE, ApiError, NotFound, Problem
+from service.views.distribution import service
+from service.views.distribution.schemas import ClaimReview, OEmbed, ShieldsBadge
+from service.web import http
+from service.web.auth import public_read
+from service.web.headers import SAME_FOR_EVERY_CALLER
 
 PUBLIC_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=86400, stale-if-error=86400"
 # The card is framed by other sites: it may be embedded anywhere and may load nothing.

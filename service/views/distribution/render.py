@@ -14,8 +14,8 @@ from datetime import date, datetime
 
 import msgspec
 
-from service.distribution.schemas import PublicSubject, ShieldsBadge
-from service.subjects import VERDICT_LABELS, SubjectType, Verdict
+from service.domain.subjects import VERDICT_LABELS, SubjectType, Verdict
+from service.views.distribution.schemas import PublicSubject, ShieldsBadge
 
 BADGE_LABEL = "Verification Record"
 UNASSESSED_LABEL = "Unverified"

@@ -10,11 +10,11 @@ from uuid import UUID
 
 import msgspec
 
-from service import appearances
-from service.db import Connection
-from service.distribution.schemas import PublicSubject
-from service.subjects import SubjectType, Verdict
-from service.verification import CURRENT_ASSESSMENT, verification_json
+from service.domain import appearances
+from service.domain.subjects import SubjectType, Verdict
+from service.domain.verification import CURRENT_ASSESSMENT, verification_json
+from service.kit.db import Connection
+from service.views.distribution.schemas import PublicSubject
 
 _TABLES = {SubjectType.STATEMENT: ("statements", "s"), SubjectType.DOCUMENT: ("documents", "d")}
 

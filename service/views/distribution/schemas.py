@@ -14,8 +14,8 @@ from uuid import UUID
 
 import msgspec
 
-from service.subjects import SubjectType, Verdict
-from service.verification import Verification
+from service.domain.subjects import SubjectType, Verdict
+from service.domain.verification import Verification
 
 # ---- what the repository reads ------------------------------------------------------------
 

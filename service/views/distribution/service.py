@@ -10,10 +10,12 @@ from uuid import UUID
 
 from litestar.datastructures import State
 
-from service.db import Connection, acquire
-from service.distribution import render, repository
-from service.distribution.cache import BadgeCache, RenderedBadge
-from service.distribution.schemas import (
+from service.domain.subjects import SubjectType, Verdict
+from service.kit.db import Connection, acquire
+from service.kit.errors import NotFound
+from service.views.distribution import render, repository
+from service.views.distribution.cache import BadgeCache, RenderedBadge
+from service.views.distribution.schemas import (
     Claim,
     ClaimReview,
     CreativeWork,
@@ -25,9 +27,7 @@ from service.distribution.schemas import (
     PublicSubject,
     Rating,
 )
-from service.errors import NotFound
-from service.http import etag_for
-from service.subjects import SubjectType, Verdict
+from service.web.http import etag_for
 
 COLLECTIONS = {SubjectType.STATEMENT: "statements", SubjectType.DOCUMENT: "documents"}
 SUBJECT_TYPES = {collection: subject_type for subject_type, collection in COLLECTIONS.items()}

@@ -15,11 +15,11 @@ from litestar.openapi.spec import Example, OpenAPIMediaType, OpenAPIResponse, Op
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.response import Stream
 
-from service import http
-from service.auth import requires_read
-from service.export.schemas import OrganizationLine
-from service.export.service import NDJSON, open_export
-from service.organizations.schemas import OrganizationKind
+from service.domain.organizations.schemas import OrganizationKind
+from service.views.export.schemas import OrganizationLine
+from service.views.export.service import NDJSON, open_export
+from service.web import http
+from service.web.auth import requires_read
 
 DESCRIPTION = """\
 Every live published resource, one JSON object per line (NDJSON, `application/x-ndjson`),

@@ -10,10 +10,14 @@ from typing import Any
 
 import msgspec
 
-from service.assessments.repository import assessments
-from service.crud import Table
-from service.documents.repository import documents
-from service.export.schemas import (
+from service.domain.assessments.repository import assessments
+from service.domain.crud import Table
+from service.domain.documents.repository import documents
+from service.domain.organizations.repository import organizations
+from service.domain.people.repository import people
+from service.domain.relations.repository import relations
+from service.domain.statements.repository import statements
+from service.views.export.schemas import (
     AssessmentLine,
     DocumentLine,
     OrganizationLine,
@@ -21,10 +25,6 @@ from service.export.schemas import (
     StatementLine,
     relation_line,
 )
-from service.organizations.repository import organizations
-from service.people.repository import people
-from service.relations.repository import relations
-from service.statements.repository import statements
 
 
 @dataclass(frozen=True, slots=True)

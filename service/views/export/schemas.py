@@ -11,12 +11,12 @@ from typing import Any
 
 import msgspec
 
-from service.assessments.schemas import Assessment
-from service.documents.schemas import Document
-from service.organizations.schemas import Organization
-from service.people.schemas import Person
-from service.relations.schemas import Relation
-from service.statements.schemas import Statement
+from service.domain.assessments.schemas import Assessment
+from service.domain.documents.schemas import Document
+from service.domain.organizations.schemas import Organization
+from service.domain.people.schemas import Person
+from service.domain.relations.schemas import Relation
+from service.domain.statements.schemas import Statement
 
 
 class OrganizationLine(Organization, tag_field="type", tag="organization", kw_only=True):

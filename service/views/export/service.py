@@ -17,9 +17,9 @@ import anyio
 import msgspec
 from litestar.datastructures import State
 
-from service.changes.service import head_cursor
-from service.db import acquire
-from service.export.repository import EXPORT_SECTIONS
+from service.kit.db import acquire
+from service.views.changes.service import head_cursor
+from service.views.export.repository import EXPORT_SECTIONS
 
 NDJSON = "application/x-ndjson"
 # Rows per round trip and per chunk sent: a few hundred kilobytes at most.

@@ -6,12 +6,12 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get
 
-from service import http
-from service.auth import public_read
-from service.db import ReadDb
-from service.records.schemas import DocumentRecord, StatementRecord
-from service.records.service import document_record, statement_record
-from service.visibility import AudienceDep
+from service.domain.visibility import AudienceDep
+from service.kit.db import ReadDb
+from service.views.records.schemas import DocumentRecord, StatementRecord
+from service.views.records.service import document_record, statement_record
+from service.web import http
+from service.web.auth import public_read
 
 
 class RecordController(Controller):

@@ -6,12 +6,12 @@ from uuid import UUID
 
 import msgspec
 
-from service.assessments.schemas import Assessment
-from service.documents.schemas import DocumentItem
-from service.history.schemas import ResourceType
-from service.organizations.schemas import Organization
-from service.relations.schemas import RelationType
-from service.statements.schemas import StatementItem
+from service.domain.assessments.schemas import Assessment
+from service.domain.documents.schemas import DocumentItem
+from service.domain.history.schemas import ResourceType
+from service.domain.organizations.schemas import Organization
+from service.domain.relations.schemas import RelationType
+from service.domain.statements.schemas import StatementItem
 
 
 class Direction(StrEnum):

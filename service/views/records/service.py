@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from uuid import UUID
 
-from service.assessments.schemas import Assessment, AssessmentState
-from service.db import Connection
-from service.documents.schemas import DocumentItem
-from service.errors import NotFound
-from service.history.schemas import ResourceType
-from service.records import repository
-from service.records.schemas import (
+from service.domain.assessments.schemas import Assessment, AssessmentState
+from service.domain.documents.schemas import DocumentItem
+from service.domain.history.schemas import ResourceType
+from service.domain.statements.schemas import StatementItem
+from service.domain.subjects import VERDICT_LABELS, SubjectType
+from service.domain.visibility import Audience
+from service.kit.db import Connection
+from service.kit.errors import NotFound
+from service.views.records import repository
+from service.views.records.schemas import (
     DocumentRecord,
     RecordParts,
     StatementRecord,
@@ -19,9 +22,6 @@ from service.records.schemas import (
     TimelineKind,
     TimelineRef,
 )
-from service.statements.schemas import StatementItem
-from service.subjects import VERDICT_LABELS, SubjectType
-from service.visibility import Audience
 
 
 async def document_record(conn: Connection, id: UUID, audience: Audience) -> DocumentRecord:

@@ -7,15 +7,15 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import QueryParameter
 
-from service import http
-from service.auth import public_read
-from service.db import ReadDb
-from service.errors import invalid_field
-from service.fields import END
-from service.search.schemas import SearchResults
-from service.search.service import search
-from service.subjects import SubjectType
-from service.visibility import AudienceDep
+from service.domain.subjects import SubjectType
+from service.domain.visibility import AudienceDep
+from service.kit.db import ReadDb
+from service.kit.errors import invalid_field
+from service.kit.fields import END
+from service.views.search.schemas import SearchResults
+from service.views.search.service import search
+from service.web import http
+from service.web.auth import public_read
 
 
 class SearchController(Controller):

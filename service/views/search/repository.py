@@ -6,11 +6,11 @@ from uuid import UUID
 
 import msgspec
 
-from service.db import Connection
-from service.documents.repository import DOCUMENT_ITEM_JSON, PUBLIC_DOCUMENT_ITEM_JSON
-from service.search.schemas import SearchHit
-from service.statements.repository import PUBLIC_STATEMENT_ITEM_JSON, STATEMENT_ITEM_JSON
-from service.visibility import Audience
+from service.domain.documents.repository import DOCUMENT_ITEM_JSON, PUBLIC_DOCUMENT_ITEM_JSON
+from service.domain.statements.repository import PUBLIC_STATEMENT_ITEM_JSON, STATEMENT_ITEM_JSON
+from service.domain.visibility import Audience
+from service.kit.db import Connection
+from service.views.search.schemas import SearchHit
 
 # Matched words are wrapped in control characters that cannot occur in the stored text
 # after escaping, so the service can escape the snippet and then add <mark> safely.

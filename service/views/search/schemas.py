@@ -4,9 +4,9 @@ from uuid import UUID
 
 import msgspec
 
-from service.documents.schemas import DocumentItem
-from service.statements.schemas import StatementItem
-from service.subjects import SubjectType
+from service.domain.documents.schemas import DocumentItem
+from service.domain.statements.schemas import StatementItem
+from service.domain.subjects import SubjectType
 
 
 class SearchHit(msgspec.Struct, kw_only=True):

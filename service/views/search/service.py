@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import html
 
-from service.db import Connection
-from service.http import decode_cursor, encode_cursor
-from service.search import repository
-from service.search.schemas import SearchPosition, SearchResults
-from service.subjects import SubjectType
-from service.visibility import Audience
+from service.domain.subjects import SubjectType
+from service.domain.visibility import Audience
+from service.kit.db import Connection
+from service.views.search import repository
+from service.views.search.schemas import SearchPosition, SearchResults
+from service.web.http import decode_cursor, encode_cursor
 
 
 async def search(

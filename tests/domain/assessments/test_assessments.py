@@ -9,7 +9,7 @@ from uuid import UUID
 
 import pytest
 
-from tests.assessments import (
+from tests.domain.assessments import (
     URL,
     assert_rejected,
     create_assessment,

@@ -12,7 +12,7 @@ from uuid import UUID
 import asyncpg
 import pytest
 
-from tests.assessments import (
+from tests.domain.assessments import (
     URL,
     assert_rejected,
     create_assessment,

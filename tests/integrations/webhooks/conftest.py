@@ -18,9 +18,9 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from service.app import create_app
-from service.db import create_pool
+from service.integrations.webhooks.worker import DeliveryWorker
+from service.kit.db import create_pool
 from service.settings import Settings
-from service.webhooks.worker import DeliveryWorker
 from tests import keys
 
 

@@ -25,17 +25,17 @@ from standardwebhooks.webhooks import Webhook as Verifier
 
 from service.__main__ import build_parser
 from service.app import create_app
-from service.settings import Settings, SettingsError
-from service.webhooks.worker import (
+from service.integrations.webhooks.worker import (
     BACKOFF_SECONDS,
     DeliveryWorker,
     backoff_seconds,
     retry_after_seconds,
     sign,
 )
+from service.settings import Settings, SettingsError
 from tests import keys
 from tests.helpers import assert_problem, create_person, create_statement, delete
-from tests.webhooks.conftest import Reply, eventually
+from tests.integrations.webhooks.conftest import Reply, eventually
 
 STATEMENT_CREATED = ["statement.created"]
 
@@ -491,7 +491,7 @@ UNREACHABLE = "postgresql://verifier@127.0.0.1:1/nothing"
 
 
 async def test_the_worker_survives_an_unreachable_database(caplog):
-    from service.db import create_pool
+    from service.kit.db import create_pool
 
     settings = Settings(
         database_url=UNREACHABLE, webhook_poll_seconds=0.01, db_acquire_timeout_seconds=0.2

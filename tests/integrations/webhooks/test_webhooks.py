@@ -7,8 +7,8 @@ import base64
 
 import pytest
 
-from service.history.schemas import EventAction, ResourceType
-from service.webhooks.schemas import EventType
+from service.domain.history.schemas import EventAction, ResourceType
+from service.integrations.webhooks.schemas import EventType
 from tests import keys
 from tests.helpers import (
     BASE_URL,

@@ -11,8 +11,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from service.organizations.schemas import OrganizationCreate
-from service.organizations.service import organization_service
+from service.domain.organizations.schemas import OrganizationCreate
+from service.domain.organizations.service import organization_service
 from tests import keys
 from tests.helpers import (
     assert_problem,

@@ -13,21 +13,13 @@ from uuid import UUID
 import pytest
 from litestar.datastructures import State
 
-from service.distribution import cache as cache_module
-from service.distribution import render
-from service.distribution.cache import NOTIFICATION_KIND, BadgeCache
-from service.distribution.service import RENDERED_BADGES
+from service.domain.subjects import SubjectType, Verdict
 from service.settings import Settings
-from service.subjects import SubjectType, Verdict
+from service.views.distribution import cache as cache_module
+from service.views.distribution import render
+from service.views.distribution.cache import NOTIFICATION_KIND, BadgeCache
+from service.views.distribution.service import RENDERED_BADGES
 from tests import keys
-from tests.distribution.support import (
-    PUBLIC_CACHE_CONTROL,
-    assess,
-    badge_message,
-    caught_up,
-    retract,
-    wait_listening,
-)
 from tests.helpers import (
     MISSING_ID,
     assert_problem,
@@ -35,6 +27,14 @@ from tests.helpers import (
     create_statement,
     delete,
     patch,
+)
+from tests.views.distribution.support import (
+    PUBLIC_CACHE_CONTROL,
+    assess,
+    badge_message,
+    caught_up,
+    retract,
+    wait_listening,
 )
 
 pytestmark = pytest.mark.asyncio

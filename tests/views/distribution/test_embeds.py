@@ -6,7 +6,6 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tests.distribution.support import EMBED_CSP, PUBLIC_CACHE_CONTROL, assess
 from tests.helpers import (
     BASE_URL,
     MISSING_ID,
@@ -16,6 +15,7 @@ from tests.helpers import (
     create_person,
     create_statement,
 )
+from tests.views.distribution.support import EMBED_CSP, PUBLIC_CACHE_CONTROL, assess
 
 pytestmark = pytest.mark.asyncio
 

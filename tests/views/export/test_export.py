@@ -14,8 +14,8 @@ from typing import Any
 import msgspec
 import pytest
 
-from service import example
 from service.app import create_app
+from service.commands import example
 from tests import keys
 from tests.helpers import (
     all_ids,
@@ -141,7 +141,7 @@ async def test_export_needs_a_key(anonymous_client):
     await export(anonymous_client, **keys.bearer(keys.READ))
 
 
-@pytest.mark.quiet_server  # the change feed: see tests/changes/test_changes.py
+@pytest.mark.quiet_server  # the change feed: see tests/views/changes/test_changes.py
 async def test_changes_cursor_continues_where_the_export_stands(client):
     before = await create_organization(client, name="In the export")
     response, lines = await export(client)

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from service import example
-from service.example import example_id
-from service.records.service import document_record
-from service.visibility import Audience
+from service.commands import example
+from service.commands.example import example_id
+from service.domain.visibility import Audience
+from service.views.records.service import document_record
 from tests.helpers import create_person, create_statement
 
 pytestmark = pytest.mark.asyncio
