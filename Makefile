@@ -45,10 +45,11 @@ bench: install ## Benchmark against the framework and asyncpg ceilings (BENCH_DU
 	@bash scripts/ensure-test-tools wrk
 	BENCH_DURATION=$(BENCH_DURATION) BENCH_SMOKE=$(BENCH_SMOKE) $(UV) run python -m bench
 
-lint: install ## ruff (format check + lint) and mypy
+lint: install ## ruff (format check + lint), mypy, and the layering rule (docs/architecture.md)
 	$(UV) run ruff format --check service tests migrations bench devtools
 	$(UV) run ruff check service tests migrations bench devtools
 	$(UV) run mypy
+	$(UV) run python -m devtools.layers
 
 format: install ## Format and fix what ruff can
 	$(UV) run ruff format service tests migrations bench devtools

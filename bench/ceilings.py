@@ -29,7 +29,7 @@ import msgspec
 from litestar import Litestar, get
 
 from service.domain.statements.repository import statements
-from service.domain.visibility import Audience
+from service.web.auth import Audience
 
 
 class Small(msgspec.Struct, kw_only=True):
@@ -61,7 +61,7 @@ def framework_app() -> Litestar:
 
 # ---- raw asyncpg -------------------------------------------------------------------------
 
-# The service's own query for a published statement (service/crud.py, Table.get).
+# The service's own query for a published statement (service/domain/crud.py, Table.get).
 STATEMENT_SQL = statements.select_sql(Audience.PUBLIC)
 _PREFIX = "/statements/"
 

@@ -777,7 +777,7 @@ def settled_counts(
     timeout: float = 3.0,
 ) -> dict[tuple[str, str], float]:
     """The metrics once they count every request wrk saw answered: each worker
-    publishes its counts about once a second (service/metrics.py)."""
+    publishes its counts about once a second (service/web/metrics.py)."""
     deadline = time.monotonic() + timeout
     while True:
         after = request_counts(url)

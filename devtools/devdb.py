@@ -5,8 +5,8 @@ Two uses:
 * ``make run`` calls the CLI, which starts (or reuses) a persistent cluster in the
   project and prints the URL of the ``verification_record`` database on stdout::
 
-      python -m service.devdb ensure --data-dir .data/postgres --port 54329
-      python -m service.devdb stop --data-dir .data/postgres
+      python -m devtools.devdb ensure --data-dir .data/postgres --port 54329
+      python -m devtools.devdb stop --data-dir .data/postgres
 
 * The test suite uses :func:`temporary_cluster`, a non-durable cluster in a fresh
   temporary directory that is deleted again by ``stop()``.
@@ -712,7 +712,7 @@ async def _ensure_database(cluster: LocalCluster, dbname: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point: ``ensure`` prints the database URL on stdout; ``stop`` stops."""
     parser = argparse.ArgumentParser(
-        prog="python -m service.devdb",
+        prog="python -m devtools.devdb",
         description="Run a local PostgreSQL for development (no Docker needed).",
     )
     sub = parser.add_subparsers(dest="command", required=True)

@@ -47,8 +47,8 @@ def serve(args: argparse.Namespace) -> None:
         f"(interactive docs: http://{args.host}:{args.port}/schema)",
         file=sys.stderr,
     )
-    # Both before any worker starts: the workers inherit them (service/metrics.py,
-    # service/shutdown.py).
+    # Both before any worker starts: the workers inherit them (service/web/metrics.py,
+    # service/web/shutdown.py).
     metrics_dir = _prepare_metrics_dir(args.workers)
     shutdown.ignore_drain_signal()
     server = granian_server(
@@ -85,7 +85,7 @@ def granian_server(target: str, *, host: str, port: int, workers: int, log_level
         port=port,
         workers=workers,
         interface=Interfaces.ASGI,
-        # The app writes one JSON line per request itself (service/telemetry.py), and
+        # The app writes one JSON line per request itself (service/web/telemetry.py), and
         # granian applies this logging configuration in every process.
         log_access=False,
         log_dictconfig=logs.logging_config(log_level),

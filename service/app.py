@@ -21,11 +21,11 @@ from service.domain.organizations.controller import OrganizationController
 from service.domain.people.controller import PersonController
 from service.domain.relations.controller import RelationController
 from service.domain.statements.controller import StatementController
-from service.domain.visibility import provide_audience
 from service.integrations.api_keys.controller import ApiKeyController
+from service.integrations.api_keys.repository import find_live_key
 from service.integrations.webhooks.controller import OPENAPI_WEBHOOKS, WebhookController
 from service.integrations.webhooks.worker import worker_lifespan
-from service.kit.db import pool_lifespan, provide_read_connection, provide_transaction
+from service.kit.db import pool_lifespan
 from service.kit.errors import EXCEPTION_HANDLERS
 from service.kit.links import DocumentLinks
 from service.kit.notifications import Listener, listener_lifespan
@@ -50,6 +50,7 @@ from service.web.auth import (
     KeyCache,
     guard_without_copies,
     provide_actor,
+    provide_audience,
     provide_caller,
 )
 from service.web.forwarded import ForwardedClient
@@ -58,6 +59,7 @@ from service.web.health import HealthController
 from service.web.http import AllowEveryMethod, strict_body, strict_query
 from service.web.metrics import Metrics, MetricsController
 from service.web.telemetry import RequestTelemetry, route_templates
+from service.web.transactions import provide_read_connection, provide_transaction
 
 API_DESCRIPTION = """\
 The system of record for what was said, what was documented, and what the newsroom
@@ -156,7 +158,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         # The rate limit comes after authentication: it counts per API key.
         middleware=[
-            DefineMiddleware(ApiKeyAuthentication),
+            DefineMiddleware(ApiKeyAuthentication, find_key=find_live_key),
             DefineMiddleware(ratelimit.RateLimitMiddleware, limiter=limiter),
             # A write's response waits until this process's badges reflect it.
             SettleBadgesAfterWrites(badge_cache),
@@ -168,7 +170,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "caller": Provide(provide_caller, sync_to_thread=False),
             "audience": Provide(provide_audience, sync_to_thread=False),
         },
-        # The key is claimed inside `tx` (service/db.py) and the first response recorded
+        # The key is claimed inside `tx` (service/web/transactions.py) and the first response recorded
         # by the after_request hook, which Litestar runs while `tx` is still open.
         on_startup=[freeze_startup_objects],
         on_shutdown=[unfreeze_objects],
@@ -201,7 +203,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             components=Components(security_schemes=OPENAPI_SECURITY_SCHEMES),
         ),
         response_cache_config=ResponseCacheConfig(),
-        # Logging is configured once per process by `serve` (service/logs.py); the
+        # Logging is configured once per process by `serve` (service/web/logs.py); the
         # telemetry wrapper below writes the one line per request.
         logging_config=None,
         debug=False,

@@ -35,7 +35,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     cors_allow_origins: tuple[str, ...] = ()
     # Networks of the load balancers, proxies and CDNs in front: a request from one of
     # them is rate-limited and logged under the client address its X-Forwarded-For names
-    # (service/forwarded.py). Empty: the peer's address, whatever the header says.
+    # (service/web/forwarded.py). Empty: the peer's address, whatever the header says.
     trusted_proxies: tuple[str, ...] = ()
     webhook_allow_private: bool = False
     # The webhook delivery worker: how often an idle worker looks for due deliveries,

@@ -28,7 +28,7 @@ CALLERS = {
     "expired": keys.bearer(keys.EXPIRED),
 }
 # Routes outside the API proper: the probes, the metrics (kept off the public network,
-# see service/metrics.py) and the OpenAPI documents.
+# see service/web/metrics.py) and the OpenAPI documents.
 UNGUARDED = re.compile(r"^/(health|schema|metrics)(/|$)")
 
 

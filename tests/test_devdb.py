@@ -1,4 +1,4 @@
-"""Tests for service.devdb: local PostgreSQL clusters from local binaries."""
+"""Tests for devtools.devdb: local PostgreSQL clusters from local binaries."""
 
 from __future__ import annotations
 

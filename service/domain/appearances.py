@@ -13,7 +13,7 @@ from uuid import UUID
 import msgspec
 
 from service.domain.crud import Reference
-from service.domain.organizations.repository import organizations
+from service.domain.subjects import ORGANIZATIONS
 from service.kit.db import Connection
 from service.kit.fields import HttpUrl, Timestamp
 
@@ -75,7 +75,7 @@ async def replace(
 
 def publisher_references(values: dict[str, Any]) -> list[Reference]:
     return [
-        Reference(f"appearances[{i}].publisher_id", organizations, a.publisher_id)
+        Reference(f"appearances[{i}].publisher_id", ORGANIZATIONS, a.publisher_id)
         for i, a in enumerate(values.get("appearances") or ())
         if a.publisher_id is not None
     ]

@@ -19,10 +19,19 @@ import msgspec
 from service.domain.history.repository import record_event
 from service.domain.history.schemas import EventAction, HistoryPage, ResourceType
 from service.domain.history.service import list_history
-from service.domain.visibility import Audience
+from service.domain.subjects import (
+    ASSESSMENTS,
+    DOCUMENTS,
+    ORGANIZATIONS,
+    PEOPLE,
+    RELATIONS,
+    STATEMENTS,
+    Referent,
+)
 from service.kit.db import Connection
 from service.kit.errors import FieldError, InvalidInput, NotFound
 from service.kit.sql import Conditions, Position, keyset_page
+from service.web.auth import Audience
 from service.web.http import IfMatch, decode_cursor, encode_cursor
 
 T = TypeVar("T", bound=msgspec.Struct)
@@ -46,8 +55,7 @@ class Table(Generic[T]):
     def __init__(
         self,
         *,
-        name: str,
-        noun: str,
+        referent: Referent,
         alias: str,
         json: str,
         struct: type[T],
@@ -57,8 +65,8 @@ class Table(Generic[T]):
     ) -> None:
         """`public_json` and `public_condition` give what the public may see: the
         representation (when it differs, e.g. in counts) and which rows."""
-        self.name = name
-        self.noun = noun
+        name = self.name = referent.table
+        self.noun = referent.noun
         self.alias = alias
         self.struct = struct
         self.json = json
@@ -73,10 +81,6 @@ class Table(Generic[T]):
             f" AND {alias}.deleted_at IS NULL AND {self.public_condition}"
         )
         self._soft_delete = f"UPDATE {name} SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING version"
-        # FOR SHARE: a referenced row cannot be deleted until the referring write commits.
-        self._live_ids = (
-            f"SELECT id FROM {name} WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL FOR SHARE"
-        )
         self._ever_existed = f"SELECT EXISTS (SELECT 1 FROM {name} WHERE id = $1)"
 
     def select_sql(self, audience: Audience = Audience.NEWSROOM) -> str:
@@ -134,8 +138,17 @@ class Table(Generic[T]):
         """True for live and soft-deleted rows alike."""
         return bool(await conn.fetchval(self._ever_existed, id))
 
-    async def live_ids(self, conn: Connection, ids: Iterable[UUID]) -> set[UUID]:
-        return {r["id"] for r in await conn.fetch(self._live_ids, list(set(ids)))}
+
+# FOR SHARE: a referenced row cannot be deleted until the referring write commits.
+_LIVE_IDS = {
+    referent: f"SELECT id FROM {referent.table} WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL FOR SHARE"
+    for referent in (ORGANIZATIONS, PEOPLE, DOCUMENTS, STATEMENTS, RELATIONS, ASSESSMENTS)
+}
+
+
+async def live_ids(conn: Connection, referent: Referent, ids: Iterable[UUID]) -> set[UUID]:
+    """Which of `ids` are live rows of `referent`'s table, share-locked until commit."""
+    return {r["id"] for r in await conn.fetch(_LIVE_IDS[referent], list(set(ids)))}
 
 
 class Page(Generic[T]):
@@ -148,7 +161,7 @@ class Reference(msgspec.Struct, frozen=True):
     """A field of a request that names another resource, which must exist and be live."""
 
     field: str
-    table: Table[Any]
+    referent: Referent
     id: UUID
 
 
@@ -220,15 +233,15 @@ class ResourceService(ABC, Generic[T]):
         wanted = self.references(values)
         if not wanted:
             return
-        live: dict[str, set[UUID]] = {}
-        for table in {ref.table.name: ref.table for ref in wanted}.values():
-            live[table.name] = await table.live_ids(
-                conn, (r.id for r in wanted if r.table is table)
+        live: dict[Referent, set[UUID]] = {}
+        for referent in dict.fromkeys(ref.referent for ref in wanted):
+            live[referent] = await live_ids(
+                conn, referent, (r.id for r in wanted if r.referent is referent)
             )
         errors = [
-            FieldError(field=ref.field, message=f"no live {ref.table.noun} with id {ref.id}")
+            FieldError(field=ref.field, message=f"no live {ref.referent.noun} with id {ref.id}")
             for ref in wanted
-            if ref.id not in live[ref.table.name]
+            if ref.id not in live[ref.referent]
         ]
         if errors:
             raise InvalidInput("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
@@ -294,8 +307,6 @@ class ResourceService(ABC, Generic[T]):
         if_match.check(current)
         version = await self.table.soft_delete(conn, id)
         assert version is not None  # the row is locked and live
+        # Deleting a statement or a document takes its relations with it: the database
+        # does that on this event (migration 0007).
         await record_event(conn, self.resource_type, id, EventAction.DELETED, version, actor)
-        await self.after_delete(conn, id, actor)
-
-    async def after_delete(self, conn: Connection, id: UUID, actor: str | None) -> None:
-        """What else a deletion takes with it (in the same transaction)."""

@@ -1,12 +1,36 @@
-"""What relations and assessments point at: a statement or a document, and the verdict
-vocabularies that fit each."""
+"""The registry of the record's tables, and what relations and assessments point at: a
+statement or a document, with the verdict vocabularies that fit each.
+
+Each table is named here once (`Referent`). A field that points at another resource
+(`speaker_id`, `issuer_id`, a relation's end) names the referent it points at, and the
+shared write flow (service/domain/crud.py) checks that the row is live; so no resource
+folder imports another to check a reference, and a new resource adds one line here.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
 import msgspec
+
+
+@dataclass(frozen=True)
+class Referent:
+    """A table of the record that rows and requests point at by id."""
+
+    table: str
+    # The resource's name in messages: "no live person with id ...".
+    noun: str
+
+
+ORGANIZATIONS = Referent("organizations", "organization")
+PEOPLE = Referent("people", "person")
+DOCUMENTS = Referent("documents", "document")
+STATEMENTS = Referent("statements", "statement")
+RELATIONS = Referent("relations", "relation")
+ASSESSMENTS = Referent("assessments", "assessment")
 
 
 class SubjectType(StrEnum):
@@ -73,4 +97,10 @@ VERDICT_LABELS: dict[Verdict, str] = {
     Verdict.DISPUTED: "Disputed",
     Verdict.ALTERED: "Altered",
     Verdict.FABRICATED: "Fabricated",
+}
+
+# The table each subject type lives in (a relation's ends, an assessment's subject).
+SUBJECT_REFERENTS: dict[SubjectType, Referent] = {
+    SubjectType.STATEMENT: STATEMENTS,
+    SubjectType.DOCUMENT: DOCUMENTS,
 }

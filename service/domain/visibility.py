@@ -11,26 +11,6 @@ counts apply exactly the same ones.
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Any
-
-from litestar import Request
-from litestar.di import NamedDependency
-
-from service.web.auth import caller_of
-
-
-class Audience(StrEnum):
-    PUBLIC = "public"
-    NEWSROOM = "newsroom"
-
-
-def provide_audience(request: Request[Any, Any, Any]) -> Audience:
-    return Audience.NEWSROOM if caller_of(request).sees_unpublished else Audience.PUBLIC
-
-
-AudienceDep = NamedDependency[Audience]
-
 
 def published_subject(id_sql: str) -> str:
     """A condition: the statement or document with id `id_sql` is live and public."""

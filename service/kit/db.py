@@ -1,19 +1,9 @@
-"""The connection pools and the per-request connection.
+"""The connection pools.
 
-The pool lives on `app.state.pool` for the app's lifetime. Reads get a plain pooled
-connection (one statement is atomic on its own, so BEGIN/COMMIT would be two wasted
-round trips); writes get a connection inside one transaction that commits when the
-handler returns and rolls back when it raises.
-
-With DATABASE_READ_URL, a second pool (`app.state.read_pool`; otherwise the same object
-as `app.state.pool`) serves the reads that tolerate replica lag: GET and HEAD requests
-of callers who see published content only (anonymous callers and `read` keys), whose
-content changes only when the newsroom publishes. The newsroom's keys read from the
-primary, so that an editor always sees their own writes at once; every write, the
-authentication of keys, the badge cache and the export use the primary too, and so
-does any handler whose `opt` sets READ_FROM_PRIMARY (the change feed, whose horizon is
-only meaningful there). When the replica cannot be reached, those reads fall back to
-the primary rather than fail.
+The primary's pool lives on `app.state.pool` for the app's lifetime; with
+DATABASE_READ_URL a second pool (`app.state.read_pool`; otherwise the same object as
+`app.state.pool`) reaches the replica. Which of them a request's handler reads from is
+decided in service/web/transactions.py.
 
 Every connection error (the server restarted, a backend was terminated) expires the
 pool's idle connections, so that each of them reconnects on next use instead of
@@ -23,9 +13,7 @@ failing once in turn.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -33,14 +21,12 @@ from typing import Any, TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
-from litestar import Litestar, Request
+from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
-from service.domain.visibility import Audience
 from service.kit.errors import ServiceUnavailable
 from service.settings import Settings
-from service.web import idempotency
 
 log = logging.getLogger("service.db")
 
@@ -52,15 +38,10 @@ Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 ReadDb = NamedDependency[asyncpg.Connection]
 WriteTx = NamedDependency[asyncpg.Connection]
 
-# A route handler (or controller) `opt` key: its `db` reads come from the primary even
-# for callers who could read from the replica.
-READ_FROM_PRIMARY = "read_from_primary"
-_LAGGING_READS = frozenset({"GET", "HEAD"})
-
 # What a dead or unreachable server looks like to asyncpg: AdminShutdown is what
 # pg_terminate_backend and a fast shutdown send, CannotConnectNow a server starting up
 # or shutting down, InternalClientError a connection used in the instant between the
-# server's goodbye and the socket's close (service/errors.py maps them all to 503).
+# server's goodbye and the socket's close (service/kit/errors.py maps them all to 503).
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     asyncpg.InterfaceError,
@@ -69,8 +50,6 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.AdminShutdownError,
     asyncpg.CannotConnectNowError,
 )
-# The replica's errors that send a read to the primary instead.
-_REPLICA_UNAVAILABLE: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, TimeoutError)
 
 
 # asyncpg writes the first and the last instant and day it can represent
@@ -125,7 +104,7 @@ async def _keep_session(_: asyncpg.Connection) -> None:
     second round trip for a one-query request, to undo session state that no code here
     leaves behind: no session-level SET (settings are startup parameters), only
     transaction-scoped advisory locks and cursors, LISTEN only on the listener's own
-    connection (service/notifications.py). asyncpg still rolls back a transaction left
+    connection (service/kit/notifications.py). asyncpg still rolls back a transaction left
     open (a cancelled request) before this is called."""
 
 
@@ -217,87 +196,3 @@ async def acquire(
         raise
     finally:
         await pool.release(connection)
-
-
-def reads_may_lag(request: Request[Any, Any, Any], audience: Audience) -> bool:
-    """Whether this request's reads may come from the replica (see the module): the
-    public audience's GETs, unless the handler asks for the primary."""
-    return (
-        request.method in _LAGGING_READS
-        and audience is Audience.PUBLIC
-        and not request.route_handler.opt.get(READ_FROM_PRIMARY, False)
-    )
-
-
-# Log a replica that cannot be reached at most once per this many seconds.
-_REPLICA_WARNING_INTERVAL = 30.0
-_replica_warned_at = -_REPLICA_WARNING_INTERVAL
-
-
-async def provide_read_connection(
-    state: State, request: Request[Any, Any, Any], audience: NamedDependency[Audience]
-) -> AsyncIterator[Connection]:
-    """A pooled connection for handlers that only read: the replica's when the request
-    tolerates lag (and the replica answers), else the primary's.
-
-    It takes the `audience` dependency (who is asking decides where to read), and so
-    Litestar resolves the audience first: dependencies it must resolve side by side
-    it resolves in an anyio task group, which cost more than the two of them together
-    (a tenth of a one-row GET's CPU time, profiled with py-spy: bench/)."""
-    settings: Settings = state.settings
-    read_pool: asyncpg.Pool = state.read_pool
-    if read_pool is not state.pool and reads_may_lag(request, audience):
-        try:
-            connection = await read_pool.acquire(timeout=settings.db_acquire_timeout_seconds)
-        except _REPLICA_UNAVAILABLE as exc:
-            _warn_replica_unreachable(exc)
-            if not isinstance(exc, TimeoutError):
-                await read_pool.expire_connections()
-        else:
-            try:
-                yield connection
-            except CONNECTION_ERRORS:
-                await read_pool.expire_connections()
-                raise
-            finally:
-                await read_pool.release(connection)
-            return
-    async with acquire(state, settings) as primary:
-        yield primary
-
-
-def _warn_replica_unreachable(exc: BaseException) -> None:
-    global _replica_warned_at
-    now = time.monotonic()
-    if now - _replica_warned_at >= _REPLICA_WARNING_INTERVAL:
-        _replica_warned_at = now
-        log.warning("replica unreachable (%s); reading from the primary", type(exc).__name__)
-
-
-async def provide_transaction(
-    state: State, actor: NamedDependency[str | None]
-) -> AsyncIterator[Connection]:
-    """A pooled connection inside one transaction for the whole request.
-
-    A POST's Idempotency-Key is claimed first, in this transaction: a replay or a
-    conflict ends the request here, before the handler runs, and the first response is
-    recorded in this same transaction (see service/idempotency.py).
-
-    `actor` (the name the handler's events record) is not used here: asking for it makes
-    Litestar resolve it before the transaction rather than beside it, in an anyio task
-    group (see `provide_read_connection`).
-    """
-    async with acquire(state, state.settings) as connection:
-        transaction = connection.transaction()
-        await transaction.start()
-        try:
-            await idempotency.claim(connection)
-            yield connection
-        except BaseException:
-            # A connection that died under the request (the server restarted, the
-            # backend was terminated) has nothing left to roll back: the failed rollback
-            # must not replace the request's own error (a 503) with another (a 500).
-            with contextlib.suppress(*CONNECTION_ERRORS):
-                await transaction.rollback()
-            raise
-        await transaction.commit()

@@ -253,7 +253,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     asyncpg.PostgresConnectionError: _unavailable,
     # A pooled connection whose server went away while it was idle can be used in the
     # instant between the server's goodbye and the socket's close: asyncpg then says
-    # "cannot switch to state ...". Retrying works (the pool reconnects: service/db.py).
+    # "cannot switch to state ...". Retrying works (the pool reconnects: service/kit/db.py).
     asyncpg.InternalClientError: _unavailable,
     ConnectionError: _unavailable,
     OSError: _unavailable,

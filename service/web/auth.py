@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -26,6 +26,9 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.openapi.spec import Reference, SecurityScheme
 from litestar.plugins import ReceiveRoutePlugin
 from litestar.routes import BaseRoute, HTTPRoute
+from litestar.types import ASGIApp
+
+from service.kit.db import Connection
 
 KEY_PREFIX = "vr_"
 
@@ -99,9 +102,19 @@ class KeyCache:
         self._entries.clear()
 
 
+# How a key's digest becomes its caller (None: unknown, revoked or expired). The app
+# wires in the API keys' repository (service/integrations/api_keys), which sits above
+# the request pipeline: the pipeline knows what a caller is, not where keys are kept.
+KeyLookup = Callable[[Connection, bytes], Awaitable["Caller | None"]]
+
+
 class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
     """Turns the bearer key into a Caller; a bad, revoked or expired key is 401 at
     once, whatever the route (a client with broken credentials should learn it)."""
+
+    def __init__(self, app: ASGIApp, *, find_key: KeyLookup) -> None:
+        super().__init__(app)
+        self.find_key = find_key
 
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
@@ -118,12 +131,10 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
         cache: KeyCache = state.key_cache
         known, caller = cache.get(digest)
         if not known:
-            from service.integrations.api_keys.repository import find_live_key
-
             async with state.pool.acquire(
                 timeout=state.settings.db_acquire_timeout_seconds
             ) as conn:
-                caller = await find_live_key(conn, digest)
+                caller = await self.find_key(conn, digest)
             cache.put(digest, caller)
         if caller is None:
             raise NotAuthorizedException("the API key is unknown, revoked or expired")
@@ -248,3 +259,18 @@ def provide_actor(request: Request[Any, Any, Any]) -> str | None:
 
 def provide_caller(request: Request[Any, Any, Any]) -> Caller:
     return caller_of(request)
+
+
+# ---- audiences ----------------------------------------------------------------------
+
+
+class Audience(StrEnum):
+    PUBLIC = "public"
+    NEWSROOM = "newsroom"
+
+
+def provide_audience(request: Request[Any, Any, Any]) -> Audience:
+    return Audience.NEWSROOM if caller_of(request).sees_unpublished else Audience.PUBLIC
+
+
+AudienceDep = NamedDependency[Audience]

@@ -1,6 +1,6 @@
 """The client's address behind load balancers, proxies and CDNs (TRUSTED_PROXIES).
 
-Anonymous callers are rate-limited per client address (service/ratelimit.py) and the
+Anonymous callers are rate-limited per client address (service/web/ratelimit.py) and the
 request's log line names the address; both read the ASGI `scope["client"]`, which is
 the TCP peer. Behind a proxy that peer is the proxy, so every anonymous caller would
 share one budget. `ForwardedClient` wraps the whole app: when the peer is a trusted

@@ -5,7 +5,7 @@ it in its main process and in every worker, so granian's own lines, the per-requ
 lines of `service.telemetry` and every `service.*` logger come out the same way, on
 standard error. The request id is taken from `REQUEST_ID`, a context variable that the
 telemetry middleware sets for the duration of a request: anything logged while a
-request is handled (an error mapped in service/errors.py, a warning from the pool)
+request is handled (an error mapped in service/kit/errors.py, a warning from the pool)
 carries the id that the client sees in `X-Request-ID`.
 
 Nothing here logs request bodies or headers; the per-request line names the caller by

@@ -27,7 +27,7 @@ carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds 
 the window resets); a refused request is 429 with the same headers and `Retry-After`.
 
 The client address is `scope["client"]`: the TCP peer, or behind the proxies listed in
-TRUSTED_PROXIES the address their `X-Forwarded-For` names (service/forwarded.py).
+TRUSTED_PROXIES the address their `X-Forwarded-For` names (service/web/forwarded.py).
 Without that setting behind a proxy, every anonymous caller shares the proxy's budget.
 """
 

@@ -100,7 +100,7 @@ async def test_one_json_line_per_request_without_secrets(
 
 
 async def test_errors_carry_the_request_id(captured: io.StringIO) -> None:
-    # A database that is not there: the request is a 503 and service/errors.py logs it.
+    # A database that is not there: the request is a 503 and service/kit/errors.py logs it.
     settings = Settings(
         database_url="postgresql://postgres@127.0.0.1:1/nowhere",
         db_acquire_timeout_seconds=1,

@@ -20,11 +20,10 @@ from service.domain.assessments.schemas import (
 from service.domain.assessments.service import assessment_service as service
 from service.domain.history.schemas import HistoryPage
 from service.domain.subjects import Verdict
-from service.domain.visibility import AudienceDep
 from service.kit.db import ReadDb, WriteTx
 from service.kit.errors import invalid_field
 from service.web import http
-from service.web.auth import Actor, public_read, requires_write
+from service.web.auth import Actor, AudienceDep, public_read, requires_write
 
 # Workflow actions honour If-Match when given, unlike PATCH and DELETE which need it.
 OptionalIfMatchHeader = Annotated[

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from service.domain.assessments.schemas import Assessment, AssessmentCreate, Evidence
 from service.domain.crud import Table
+from service.domain.subjects import ASSESSMENTS
 from service.domain.visibility import PUBLISHED_ASSESSMENT
 from service.kit.db import Connection
 
@@ -26,8 +27,7 @@ ASSESSMENT_JSON = """json_build_object(
     'version', a.version, 'created_at', a.created_at, 'updated_at', a.updated_at)"""
 
 assessments = Table(
-    name="assessments",
-    noun="assessment",
+    referent=ASSESSMENTS,
     alias="a",
     json=ASSESSMENT_JSON,
     struct=Assessment,

@@ -69,7 +69,7 @@ class Evidence(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     stance: EvidenceStance = EvidenceStance.SUPPORTS
     note: ShortText | None = None
 
-    # The rule below, stated in the OpenAPI schema too (service/struct_schemas.py).
+    # The rule below, stated in the OpenAPI schema too (service/kit/struct_schemas.py).
     required_when: ClassVar[Mapping[str, Mapping[EvidenceKind, str]]] = {"kind": _FIELD_OF_KIND}
 
     def __post_init__(self) -> None:

@@ -23,29 +23,31 @@ from service.domain.assessments.schemas import (
     AssessmentState,
     Evidence,
 )
-from service.domain.crud import Page, Reference, ResourceService, Table, patch_values
-from service.domain.documents.repository import documents
+from service.domain.crud import Page, Reference, ResourceService, live_ids, patch_values
 from service.domain.history.repository import record_event
 from service.domain.history.schemas import EventAction, ResourceType
-from service.domain.organizations.repository import organizations
-from service.domain.statements.repository import statements
-from service.domain.subjects import VERDICTS_BY_SUBJECT, SubjectRef, SubjectType, Verdict
-from service.domain.visibility import Audience
+from service.domain.subjects import (
+    DOCUMENTS,
+    ORGANIZATIONS,
+    STATEMENTS,
+    SUBJECT_REFERENTS,
+    VERDICTS_BY_SUBJECT,
+    Referent,
+    SubjectRef,
+    SubjectType,
+    Verdict,
+)
 from service.kit.db import Connection
 from service.kit.errors import Conflict, FieldError, InvalidInput, NotFound
 from service.kit.sql import Conditions
+from service.web.auth import Audience
 from service.web.http import IfMatch
 
-SUBJECT_TABLES: dict[SubjectType, Table[Any]] = {
-    SubjectType.STATEMENT: statements,
-    SubjectType.DOCUMENT: documents,
-}
-
 # The resource each id field of a piece of evidence names.
-EVIDENCE_REFERENCES: tuple[tuple[str, Table[Any]], ...] = (
-    ("statement_id", statements),
-    ("document_id", documents),
-    ("organization_id", organizations),
+EVIDENCE_REFERENCES: tuple[tuple[str, Referent], ...] = (
+    ("statement_id", STATEMENTS),
+    ("document_id", DOCUMENTS),
+    ("organization_id", ORGANIZATIONS),
 )
 
 
@@ -60,16 +62,16 @@ class AssessmentService(ResourceService[Assessment]):
         refs: list[Reference] = []
         subject: SubjectRef | None = values.get("subject")
         if subject is not None:
-            refs.append(Reference("subject.id", SUBJECT_TABLES[subject.type], subject.id))
+            refs.append(Reference("subject.id", SUBJECT_REFERENTS[subject.type], subject.id))
         if values.get("author_organization_id"):
             refs.append(
-                Reference("author_organization_id", organizations, values["author_organization_id"])
+                Reference("author_organization_id", ORGANIZATIONS, values["author_organization_id"])
             )
         evidence: Sequence[Evidence] = values.get("evidence") or ()
         for i, item in enumerate(evidence):
-            for field, table in EVIDENCE_REFERENCES:
+            for field, referent in EVIDENCE_REFERENCES:
                 if (ref_id := getattr(item, field)) is not None:
-                    refs.append(Reference(f"evidence[{i}].{field}", table, ref_id))
+                    refs.append(Reference(f"evidence[{i}].{field}", referent, ref_id))
         return refs
 
     async def insert(self, conn: Connection, data: Any, id: UUID | None) -> UUID:
@@ -144,10 +146,10 @@ class AssessmentService(ResourceService[Assessment]):
         current = await self._lock(conn, id, if_match)
         if current.state is not AssessmentState.DRAFT:
             raise Conflict(f"only a draft can be published; this assessment is {current.state}")
-        subject_table = SUBJECT_TABLES[current.subject.type]
-        if not await subject_table.live_ids(conn, [current.subject.id]):
+        subject = SUBJECT_REFERENTS[current.subject.type]
+        if not await live_ids(conn, subject, [current.subject.id]):
             raise Conflict(
-                f"its subject, {subject_table.noun} {current.subject.id}, was deleted;"
+                f"its subject, {subject.noun} {current.subject.id}, was deleted;"
                 " a verdict on it cannot be published"
             )
         version = await repository.publish(conn, id)

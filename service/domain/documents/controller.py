@@ -18,10 +18,9 @@ from service.domain.documents.schemas import (
 from service.domain.documents.service import document_service as service
 from service.domain.history.schemas import HistoryPage
 from service.domain.subjects import Verdict
-from service.domain.visibility import AudienceDep
 from service.kit.db import ReadDb, WriteTx
 from service.web import http
-from service.web.auth import Actor, public_read, requires_write
+from service.web.auth import Actor, AudienceDep, public_read, requires_write
 
 
 class DocumentController(Controller):

@@ -7,6 +7,7 @@ from uuid import UUID
 from service.domain import appearances
 from service.domain.crud import Table
 from service.domain.documents.schemas import Document, DocumentCreate
+from service.domain.subjects import DOCUMENTS
 from service.domain.verification import verification_json
 from service.domain.visibility import PUBLISHED_DOCUMENT
 from service.kit.db import Connection
@@ -26,13 +27,9 @@ def document_json(extra: str = "", *, public: bool = False) -> str:
 
 
 DOCUMENT_JSON = document_json()
-# In records and search results a document says what it is.
-DOCUMENT_ITEM_JSON = document_json("'type', 'document',")
-PUBLIC_DOCUMENT_ITEM_JSON = document_json("'type', 'document',", public=True)
 
 documents = Table(
-    name="documents",
-    noun="document",
+    referent=DOCUMENTS,
     alias="d",
     json=DOCUMENT_JSON,
     struct=Document,

@@ -86,7 +86,3 @@ class Document(msgspec.Struct, kw_only=True):
 class DocumentPage(msgspec.Struct, kw_only=True):
     items: list[Document]
     next_cursor: str | None
-
-
-class DocumentItem(Document, tag_field="type", tag="document", kw_only=True):
-    """A document in a record or a search result."""

@@ -12,13 +12,10 @@ from service.domain.crud import Page, Reference, ResourceService
 from service.domain.documents import repository
 from service.domain.documents.schemas import Document, DocumentKind
 from service.domain.history.schemas import ResourceType
-from service.domain.organizations.repository import organizations
-from service.domain.people.repository import people
-from service.domain.relations.service import relation_service
-from service.domain.subjects import Verdict
-from service.domain.visibility import Audience
+from service.domain.subjects import ORGANIZATIONS, PEOPLE, Verdict
 from service.kit.db import Connection
 from service.kit.sql import Conditions
+from service.web.auth import Audience
 
 
 class DocumentService(ResourceService[Document]):
@@ -29,9 +26,9 @@ class DocumentService(ResourceService[Document]):
     def references(self, values: dict[str, Any]) -> Sequence[Reference]:
         refs = appearances.publisher_references(values)
         if values.get("issuer_id"):
-            refs.append(Reference("issuer_id", organizations, values["issuer_id"]))
+            refs.append(Reference("issuer_id", ORGANIZATIONS, values["issuer_id"]))
         if values.get("author_id"):
-            refs.append(Reference("author_id", people, values["author_id"]))
+            refs.append(Reference("author_id", PEOPLE, values["author_id"]))
         return refs
 
     async def insert(self, conn: Connection, data: Any, id: UUID | None) -> UUID:
@@ -40,9 +37,6 @@ class DocumentService(ResourceService[Document]):
     async def replace_children(self, conn: Connection, id: UUID, values: dict[str, Any]) -> None:
         if "appearances" in values:
             await appearances.replace(conn, "document_id", id, values["appearances"])
-
-    async def after_delete(self, conn: Connection, id: UUID, actor: str | None) -> None:
-        await relation_service.delete_touching(conn, id, actor)
 
     async def list(
         self,

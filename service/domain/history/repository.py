@@ -7,18 +7,12 @@ from uuid import UUID
 
 import msgspec
 
-from service.domain.history.schemas import EventAction, HistoryEntry, ResourceType
+from service.domain.history.schemas import EventAction, FeedPosition, HistoryEntry, ResourceType
 from service.kit.db import Connection
 
 INSERT_EVENT = """
 INSERT INTO events (resource_type, resource_id, action, version, actor, changed_fields)
 VALUES ($1, $2, $3, $4, $5, $6)
-"""
-
-INSERT_EVENTS = """
-INSERT INTO events (resource_type, resource_id, action, version, actor)
-SELECT $1, e.resource_id, $2, e.version, $3
-FROM unnest($4::uuid[], $5::integer[]) AS e (resource_id, version)
 """
 
 EVENT_JSON = """json_build_object(
@@ -49,27 +43,31 @@ async def record_event(
     )
 
 
-async def record_events(
-    conn: Connection,
-    resource_type: ResourceType,
-    action: EventAction,
-    actor: str | None,
-    changed: Sequence[tuple[UUID, int]],
-) -> None:
-    """One event per (resource id, new version), in one statement."""
-    if changed:
-        await conn.execute(
-            INSERT_EVENTS,
-            resource_type,
-            action,
-            actor,
-            [resource_id for resource_id, _ in changed],
-            [version for _, version in changed],
-        )
-
-
 async def history(
     conn: Connection, resource_type: ResourceType, resource_id: UUID, after_id: int, limit: int
 ) -> list[HistoryEntry]:
     raw = await conn.fetchval(SELECT_HISTORY, resource_type, resource_id, after_id, limit)
     return msgspec.json.decode(raw, type=list[HistoryEntry])
+
+
+# ---- the change feed's position (commit order; service/views/changes/repository.py) ----
+
+# The newest event below the horizon: everything up to it is final.
+TAIL = """
+    SELECT e.xact_id, e.id FROM events e
+    WHERE e.xact_id < {horizon}
+    ORDER BY e.xact_id DESC, e.id DESC
+    LIMIT 1"""
+
+# xid8 goes through numeric into JSON: it is unsigned 64-bit, wider than bigint.
+POSITION = "json_build_array({alias}.xact_id::text::numeric, {alias}.id)"
+
+HEAD = f"""SELECT {POSITION.format(alias="t")}
+FROM ({TAIL.format(horizon="pg_snapshot_xmin(pg_current_snapshot())")}) AS t"""
+
+
+async def feed_head(conn: Connection) -> FeedPosition | None:
+    """The newest final event of the current snapshot (of the transaction, in
+    REPEATABLE READ): every event not in the snapshot sorts after it."""
+    raw = await conn.fetchval(HEAD)
+    return None if raw is None else msgspec.json.decode(raw, type=FeedPosition)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from service.domain.history import repository
-from service.domain.history.schemas import HistoryPage, HistoryPosition, ResourceType
+from service.domain.history.schemas import START, HistoryPage, HistoryPosition, ResourceType
 from service.kit.db import Connection
 from service.kit.errors import NotFound
 from service.web.http import decode_cursor, encode_cursor
@@ -29,3 +29,10 @@ async def list_history(
         entries = entries[:limit]
         next_cursor = encode_cursor(HistoryPosition(after_id=entries[-1].id))
     return HistoryPage(items=entries, next_cursor=next_cursor)
+
+
+async def head_cursor(conn: Connection) -> str:
+    """A cursor from which the feed lists every change not yet in the current snapshot
+    (and, at most, a few that are). In a REPEATABLE READ transaction, run it first: it
+    then belongs to the snapshot every later read of the transaction sees."""
+    return encode_cursor(await repository.feed_head(conn) or START)

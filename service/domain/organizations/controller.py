@@ -15,10 +15,9 @@ from service.domain.organizations.schemas import (
     OrganizationPatch,
 )
 from service.domain.organizations.service import organization_service as service
-from service.domain.visibility import AudienceDep
 from service.kit.db import ReadDb, WriteTx
 from service.web import http
-from service.web.auth import Actor, public_read, requires_write
+from service.web.auth import Actor, AudienceDep, public_read, requires_write
 
 
 class OrganizationController(Controller):

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from service.domain.crud import Table
 from service.domain.organizations.schemas import Organization, OrganizationCreate
+from service.domain.subjects import ORGANIZATIONS
 from service.kit.db import Connection
 
 ORGANIZATION_JSON = """json_build_object(
@@ -13,8 +14,7 @@ ORGANIZATION_JSON = """json_build_object(
     'version', o.version, 'created_at', o.created_at, 'updated_at', o.updated_at)"""
 
 organizations = Table(
-    name="organizations",
-    noun="organization",
+    referent=ORGANIZATIONS,
     alias="o",
     json=ORGANIZATION_JSON,
     struct=Organization,

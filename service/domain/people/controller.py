@@ -15,10 +15,9 @@ from service.domain.people.schemas import (
     PersonPatch,
 )
 from service.domain.people.service import person_service as service
-from service.domain.visibility import AudienceDep
 from service.kit.db import ReadDb, WriteTx
 from service.web import http
-from service.web.auth import Actor, public_read, requires_write
+from service.web.auth import Actor, AudienceDep, public_read, requires_write
 
 
 class PersonController(Controller):

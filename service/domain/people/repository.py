@@ -7,6 +7,7 @@ from uuid import UUID
 
 from service.domain.crud import Table
 from service.domain.people.schemas import Affiliation, Person, PersonCreate
+from service.domain.subjects import PEOPLE
 from service.kit.db import Connection
 
 PERSON_JSON = """json_build_object(
@@ -19,7 +20,7 @@ PERSON_JSON = """json_build_object(
         FROM affiliations a WHERE a.person_id = p.id), '[]'),
     'version', p.version, 'created_at', p.created_at, 'updated_at', p.updated_at)"""
 
-people = Table(name="people", noun="person", alias="p", json=PERSON_JSON, struct=Person)
+people = Table(referent=PEOPLE, alias="p", json=PERSON_JSON, struct=Person)
 
 INSERT_PERSON = """
 INSERT INTO people (id, name, aliases, description, same_as)

@@ -9,9 +9,9 @@ from uuid import UUID
 
 from service.domain.crud import Page, Reference, ResourceService
 from service.domain.history.schemas import ResourceType
-from service.domain.organizations.repository import organizations
 from service.domain.people import repository
 from service.domain.people.schemas import Person
+from service.domain.subjects import ORGANIZATIONS
 from service.kit.db import Connection
 from service.kit.sql import Conditions, like_pattern
 
@@ -23,7 +23,7 @@ class PersonService(ResourceService[Person]):
 
     def references(self, values: dict[str, Any]) -> Sequence[Reference]:
         return [
-            Reference(f"affiliations[{i}].organization_id", organizations, a.organization_id)
+            Reference(f"affiliations[{i}].organization_id", ORGANIZATIONS, a.organization_id)
             for i, a in enumerate(values.get("affiliations") or ())
         ]
 

@@ -12,10 +12,9 @@ from litestar.params import JSONBody, QueryParameter
 from service.domain.history.schemas import HistoryPage
 from service.domain.relations.schemas import Relation, RelationCreate, RelationPage, RelationType
 from service.domain.relations.service import relation_service as service
-from service.domain.visibility import AudienceDep
 from service.kit.db import ReadDb, WriteTx
 from service.web import http
-from service.web.auth import Actor, public_read, requires_write
+from service.web.auth import Actor, AudienceDep, public_read, requires_write
 
 
 class RelationController(Controller):

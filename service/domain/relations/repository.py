@@ -12,7 +12,7 @@ from uuid import UUID
 
 from service.domain.crud import Table
 from service.domain.relations.schemas import Relation, RelationCreate
-from service.domain.subjects import SubjectRef, SubjectType
+from service.domain.subjects import RELATIONS, SubjectRef, SubjectType
 from service.domain.visibility import PUBLISHED_RELATION
 from service.kit.db import Connection
 
@@ -25,8 +25,7 @@ RELATION_JSON = """json_build_object(
     'version', r.version, 'created_at', r.created_at, 'updated_at', r.updated_at)"""
 
 relations = Table(
-    name="relations",
-    noun="relation",
+    referent=RELATIONS,
     alias="r",
     json=RELATION_JSON,
     struct=Relation,
@@ -58,17 +57,3 @@ async def insert(conn: Connection, data: RelationCreate, id: UUID | None) -> UUI
         INSERT_RELATION, id, *_columns(data.source), data.type, *_columns(data.target), data.note
     )
     return new_id
-
-
-# A relation cannot outlive either end: deleting a statement or document deletes the
-# live relations that touch it, in the same transaction.
-DELETE_TOUCHING = """
-UPDATE relations SET deleted_at = now()
-WHERE (source_id = $1 OR target_id = $1) AND deleted_at IS NULL
-RETURNING id, version
-"""
-
-
-async def delete_touching(conn: Connection, resource_id: UUID) -> list[tuple[UUID, int]]:
-    rows = await conn.fetch(DELETE_TOUCHING, resource_id)
-    return [(row["id"], row["version"]) for row in rows]

@@ -16,23 +16,15 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from service.domain.crud import Page, Reference, ResourceService, Table
-from service.domain.documents.repository import documents
-from service.domain.history.repository import record_events
-from service.domain.history.schemas import EventAction, ResourceType
+from service.domain.crud import Page, Reference, ResourceService
+from service.domain.history.schemas import ResourceType
 from service.domain.relations import repository
 from service.domain.relations.schemas import Relation, RelationCreate, RelationType
-from service.domain.statements.repository import statements
-from service.domain.subjects import SubjectRef, SubjectType
-from service.domain.visibility import Audience
+from service.domain.subjects import SUBJECT_REFERENTS, SubjectRef
 from service.kit.db import Connection
 from service.kit.errors import Conflict, invalid_field
 from service.kit.sql import Conditions
-
-END_TABLES: dict[SubjectType, Table[Any]] = {
-    SubjectType.STATEMENT: statements,
-    SubjectType.DOCUMENT: documents,
-}
+from service.web.auth import Audience
 
 
 class RelationService(ResourceService[Relation]):
@@ -45,7 +37,7 @@ class RelationService(ResourceService[Relation]):
         for end in ("source", "target"):
             ref: SubjectRef | None = values.get(end)
             if ref is not None:
-                refs.append(Reference(f"{end}.id", END_TABLES[ref.type], ref.id))
+                refs.append(Reference(f"{end}.id", SUBJECT_REFERENTS[ref.type], ref.id))
         return refs
 
     async def create(
@@ -102,12 +94,6 @@ class RelationService(ResourceService[Relation]):
         if updated_since:
             conditions.add("r.updated_at >= {}", updated_since)
         return await self.page(conn, conditions, cursor, limit, audience)
-
-    async def delete_touching(self, conn: Connection, resource_id: UUID, actor: str | None) -> None:
-        """Soft-delete every live relation to or from a resource being deleted, each with
-        its own `deleted` event, so the relation list never points at a 404."""
-        deleted = await repository.delete_touching(conn, resource_id)
-        await record_events(conn, self.resource_type, EventAction.DELETED, actor, deleted)
 
 
 relation_service = RelationService()

@@ -6,8 +6,8 @@ from uuid import UUID
 
 from service.domain import appearances
 from service.domain.crud import Table
-from service.domain.people.repository import PERSON_JSON
 from service.domain.statements.schemas import Statement, StatementCreate
+from service.domain.subjects import STATEMENTS
 from service.domain.verification import verification_json
 from service.domain.visibility import PUBLISHED_STATEMENT
 from service.kit.db import Connection
@@ -25,14 +25,9 @@ def statement_json(extra: str = "", *, public: bool = False) -> str:
 
 
 STATEMENT_JSON = statement_json()
-# In records and search results a statement says what it is and who said it.
-_ITEM = f"'type', 'statement', 'speaker', (SELECT {PERSON_JSON} FROM people p WHERE p.id = s.speaker_id),"
-STATEMENT_ITEM_JSON = statement_json(_ITEM)
-PUBLIC_STATEMENT_ITEM_JSON = statement_json(_ITEM, public=True)
 
 statements = Table(
-    name="statements",
-    noun="statement",
+    referent=STATEMENTS,
     alias="s",
     json=STATEMENT_JSON,
     struct=Statement,

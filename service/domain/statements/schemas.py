@@ -9,7 +9,6 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from service.domain.appearances import Appearance, Appearances
-from service.domain.people.schemas import Person
 from service.domain.verification import Verification
 from service.kit.fields import LanguageTag, LongText, Quote, Tags, Timestamp, Visibility
 
@@ -72,9 +71,3 @@ class Statement(msgspec.Struct, kw_only=True):
 class StatementPage(msgspec.Struct, kw_only=True):
     items: list[Statement]
     next_cursor: str | None
-
-
-class StatementItem(Statement, tag_field="type", tag="statement", kw_only=True):
-    """A statement in a record or a search result, with the person who said it."""
-
-    speaker: Person | None

@@ -10,14 +10,13 @@ from uuid import UUID
 from service.domain import appearances, verification
 from service.domain.crud import Page, Reference, ResourceService
 from service.domain.history.schemas import ResourceType
-from service.domain.people.repository import people
-from service.domain.relations.service import relation_service
 from service.domain.statements import repository
 from service.domain.statements.schemas import Statement
-from service.domain.subjects import Verdict
-from service.domain.visibility import Audience, published_subject
+from service.domain.subjects import PEOPLE, Verdict
+from service.domain.visibility import published_subject
 from service.kit.db import Connection
 from service.kit.sql import Conditions
+from service.web.auth import Audience
 
 
 class StatementService(ResourceService[Statement]):
@@ -28,7 +27,7 @@ class StatementService(ResourceService[Statement]):
     def references(self, values: dict[str, Any]) -> Sequence[Reference]:
         refs = appearances.publisher_references(values)
         if values.get("speaker_id"):
-            refs.append(Reference("speaker_id", people, values["speaker_id"]))
+            refs.append(Reference("speaker_id", PEOPLE, values["speaker_id"]))
         return refs
 
     async def insert(self, conn: Connection, data: Any, id: UUID | None) -> UUID:
@@ -37,9 +36,6 @@ class StatementService(ResourceService[Statement]):
     async def replace_children(self, conn: Connection, id: UUID, values: dict[str, Any]) -> None:
         if "appearances" in values:
             await appearances.replace(conn, "statement_id", id, values["appearances"])
-
-    async def after_delete(self, conn: Connection, id: UUID, actor: str | None) -> None:
-        await relation_service.delete_touching(conn, id, actor)
 
     async def list(
         self,

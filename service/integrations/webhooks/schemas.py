@@ -185,7 +185,7 @@ class WebhookDelivery(msgspec.Struct, kw_only=True):
     """One event for one webhook; `id` is the `webhook-id` header of every attempt."""
 
     # The body each delivery POSTs: no route returns it, but the `webhooks` section of
-    # the OpenAPI document refers to it by name (service/struct_schemas.py).
+    # the OpenAPI document refers to it by name (service/kit/struct_schemas.py).
     openapi_companions: ClassVar[tuple[type[msgspec.Struct], ...]] = (WebhookPayload,)
 
     id: UUID

@@ -8,14 +8,14 @@ from litestar import Controller, get
 from litestar.params import QueryParameter
 
 from service.domain.history.schemas import ResourceType
-from service.domain.visibility import AudienceDep
-from service.kit.db import READ_FROM_PRIMARY, ReadDb
+from service.kit.db import ReadDb
 from service.kit.errors import invalid_field
 from service.kit.fields import END
 from service.views.changes.schemas import ChangePage
 from service.views.changes.service import list_changes
 from service.web import http
-from service.web.auth import requires_read
+from service.web.auth import AudienceDep, requires_read
+from service.web.transactions import READ_FROM_PRIMARY
 
 DESCRIPTION = """\
 Every change to every resource, in commit order, for partners that keep a copy in sync.

@@ -16,10 +16,12 @@ from collections.abc import Collection
 
 import msgspec
 
-from service.domain.history.schemas import ResourceType
-from service.domain.visibility import PUBLISHED_DOCUMENT, PUBLISHED_STATEMENT, Audience
+from service.domain.history.repository import POSITION, TAIL
+from service.domain.history.schemas import FeedPosition, ResourceType
+from service.domain.visibility import PUBLISHED_DOCUMENT, PUBLISHED_STATEMENT
 from service.kit.db import Connection
-from service.views.changes.schemas import FeedPosition, FeedSlice
+from service.views.changes.schemas import FeedSlice
+from service.web.auth import Audience
 
 
 def _was_published_subject(id_sql: str) -> str:
@@ -48,16 +50,6 @@ PUBLIC_EVENT = f"""CASE e.resource_type
             AND a.state <> 'draft' AND {_was_published_subject("a.subject_id")})
     ELSE TRUE END"""
 
-# The newest event below the horizon: everything up to it is final.
-_TAIL = """
-    SELECT e.xact_id, e.id FROM events e
-    WHERE e.xact_id < {horizon}
-    ORDER BY e.xact_id DESC, e.id DESC
-    LIMIT 1"""
-
-# xid8 goes through numeric into JSON: it is unsigned 64-bit, wider than bigint.
-_POSITION = "json_build_array({alias}.xact_id::text::numeric, {alias}.id)"
-
 
 def _feed_sql(audience: Audience) -> str:
     visible = PUBLIC_EVENT if audience is Audience.PUBLIC else "TRUE"
@@ -77,22 +69,19 @@ page AS (
     ORDER BY e.xact_id, e.id
     LIMIT $4
 ),
-tail AS ({_TAIL.format(horizon="(SELECT xmin FROM horizon)")})
+tail AS ({TAIL.format(horizon="(SELECT xmin FROM horizon)")})
 SELECT json_build_object(
     'items', (SELECT coalesce(json_agg(json_build_object(
                 'id', p.id, 'type', p.resource_type, 'resource_id', p.resource_id,
                 'action', p.action, 'version', p.version, 'at', p.at)
               ORDER BY p.xact_id, p.id), '[]') FROM page p),
-    'last', (SELECT {_POSITION.format(alias="p")} FROM page p
+    'last', (SELECT {POSITION.format(alias="p")} FROM page p
              ORDER BY p.xact_id DESC, p.id DESC LIMIT 1),
-    'end', (SELECT {_POSITION.format(alias="t")} FROM tail t))
+    'end', (SELECT {POSITION.format(alias="t")} FROM tail t))
 """
 
 
 FEED = {audience: _feed_sql(audience) for audience in Audience}
-
-HEAD = f"""SELECT {_POSITION.format(alias="t")}
-FROM ({_TAIL.format(horizon="pg_snapshot_xmin(pg_current_snapshot())")}) AS t"""
 
 
 async def read_feed(
@@ -115,10 +104,3 @@ async def read_feed(
         limit,
     )
     return msgspec.json.decode(raw, type=FeedSlice)
-
-
-async def head(conn: Connection) -> FeedPosition | None:
-    """The newest final event of the current snapshot (of the transaction, in
-    REPEATABLE READ): every event not in the snapshot sorts after it."""
-    raw = await conn.fetchval(HEAD)
-    return None if raw is None else msgspec.json.decode(raw, type=FeedPosition)

@@ -6,12 +6,7 @@ from uuid import UUID
 
 import msgspec
 
-from service.domain.history.schemas import EventAction, ResourceType
-
-# xid8 is unsigned 64-bit (epoch << 32 | xid), but its epoch would need 2^31 xid
-# wraparounds to leave the signed range msgspec can bound; event ids are a bigint.
-_XID8 = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
-_BIGINT = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+from service.domain.history.schemas import EventAction, FeedPosition, ResourceType
 
 
 class Change(msgspec.Struct, kw_only=True):
@@ -36,19 +31,6 @@ class ChangePage(msgspec.Struct, kw_only=True):
             "keep it and ask again later when `items` is empty."
         ),
     ]
-
-
-class FeedPosition(
-    msgspec.Struct, array_like=True, frozen=True, order=True, forbid_unknown_fields=True
-):
-    """Where a reader stands in commit order: after the event `event_id` of the
-    transaction `xact_id`. Ordered like the feed, so `max` picks the later one."""
-
-    xact_id: _XID8
-    event_id: _BIGINT
-
-
-START = FeedPosition(xact_id=0, event_id=0)
 
 
 class FeedSlice(msgspec.Struct, kw_only=True):

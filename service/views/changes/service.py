@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from service.domain.history.schemas import ResourceType
-from service.domain.visibility import Audience
+from service.domain.history.schemas import START, FeedPosition, ResourceType
 from service.kit.db import Connection
 from service.views.changes import repository
-from service.views.changes.schemas import START, ChangePage, FeedPosition
+from service.views.changes.schemas import ChangePage
+from service.web.auth import Audience
 from service.web.http import decode_cursor, encode_cursor
 
 
@@ -34,10 +34,3 @@ async def list_changes(
     else:
         after = max(position, found.end or START)
     return ChangePage(items=found.items, next_cursor=encode_cursor(after))
-
-
-async def head_cursor(conn: Connection) -> str:
-    """A cursor from which the feed lists every change not yet in the current snapshot
-    (and, at most, a few that are). In a REPEATABLE READ transaction, run it first: it
-    then belongs to the snapshot every later read of the transaction sees."""
-    return encode_cursor(await repository.head(conn) or START)

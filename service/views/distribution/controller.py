@@ -4,7 +4,7 @@ Every answer here is public content, the same for every caller, so each is serve
 `Cache-Control: public` with stale-while-revalidate and stale-if-error (RFC 5861): a CDN
 or browser may keep showing a badge or card through an origin outage. The controllers
 are marked SAME_FOR_EVERY_CALLER, so their answers do not `Vary: Authorization`
-(service/headers.py): one cached copy serves every caller.
+(service/web/headers.py): one cached copy serves every caller.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ import anyio
 import msgspec
 from litestar.datastructures import State
 
+from service.domain.history.service import head_cursor
 from service.kit.db import acquire
-from service.views.changes.service import head_cursor
 from service.views.export.repository import EXPORT_SECTIONS
 
 NDJSON = "application/x-ndjson"

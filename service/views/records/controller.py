@@ -6,12 +6,11 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get
 
-from service.domain.visibility import AudienceDep
 from service.kit.db import ReadDb
 from service.views.records.schemas import DocumentRecord, StatementRecord
 from service.views.records.service import document_record, statement_record
 from service.web import http
-from service.web.auth import public_read
+from service.web.auth import AudienceDep, public_read
 
 
 class RecordController(Controller):

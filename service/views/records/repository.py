@@ -8,14 +8,18 @@ from uuid import UUID
 import msgspec
 
 from service.domain.assessments.repository import ASSESSMENT_JSON
-from service.domain.documents.repository import DOCUMENT_ITEM_JSON, PUBLIC_DOCUMENT_ITEM_JSON
 from service.domain.organizations.repository import ORGANIZATION_JSON
-from service.domain.statements.repository import PUBLIC_STATEMENT_ITEM_JSON, STATEMENT_ITEM_JSON
 from service.domain.subjects import SubjectType
 from service.domain.verification import CURRENT_ASSESSMENT
-from service.domain.visibility import Audience
 from service.kit.db import Connection
+from service.views.items import (
+    DOCUMENT_ITEM_JSON,
+    PUBLIC_DOCUMENT_ITEM_JSON,
+    PUBLIC_STATEMENT_ITEM_JSON,
+    STATEMENT_ITEM_JSON,
+)
 from service.views.records.schemas import RecordParts
+from service.web.auth import Audience
 
 
 def _record_sql(subject_type: SubjectType, public: bool) -> str:

@@ -7,11 +7,10 @@ from uuid import UUID
 import msgspec
 
 from service.domain.assessments.schemas import Assessment
-from service.domain.documents.schemas import DocumentItem
 from service.domain.history.schemas import ResourceType
 from service.domain.organizations.schemas import Organization
 from service.domain.relations.schemas import RelationType
-from service.domain.statements.schemas import StatementItem
+from service.views.items import DocumentItem, StatementItem
 
 
 class Direction(StrEnum):

@@ -6,13 +6,11 @@ from datetime import UTC, datetime, time
 from uuid import UUID
 
 from service.domain.assessments.schemas import Assessment, AssessmentState
-from service.domain.documents.schemas import DocumentItem
 from service.domain.history.schemas import ResourceType
-from service.domain.statements.schemas import StatementItem
 from service.domain.subjects import VERDICT_LABELS, SubjectType
-from service.domain.visibility import Audience
 from service.kit.db import Connection
 from service.kit.errors import NotFound
+from service.views.items import DocumentItem, StatementItem
 from service.views.records import repository
 from service.views.records.schemas import (
     DocumentRecord,
@@ -22,6 +20,7 @@ from service.views.records.schemas import (
     TimelineKind,
     TimelineRef,
 )
+from service.web.auth import Audience
 
 
 async def document_record(conn: Connection, id: UUID, audience: Audience) -> DocumentRecord:

@@ -8,14 +8,13 @@ from litestar import Controller, get
 from litestar.params import QueryParameter
 
 from service.domain.subjects import SubjectType
-from service.domain.visibility import AudienceDep
 from service.kit.db import ReadDb
 from service.kit.errors import invalid_field
 from service.kit.fields import END
 from service.views.search.schemas import SearchResults
 from service.views.search.service import search
 from service.web import http
-from service.web.auth import public_read
+from service.web.auth import AudienceDep, public_read
 
 
 class SearchController(Controller):

@@ -6,11 +6,15 @@ from uuid import UUID
 
 import msgspec
 
-from service.domain.documents.repository import DOCUMENT_ITEM_JSON, PUBLIC_DOCUMENT_ITEM_JSON
-from service.domain.statements.repository import PUBLIC_STATEMENT_ITEM_JSON, STATEMENT_ITEM_JSON
-from service.domain.visibility import Audience
 from service.kit.db import Connection
+from service.views.items import (
+    DOCUMENT_ITEM_JSON,
+    PUBLIC_DOCUMENT_ITEM_JSON,
+    PUBLIC_STATEMENT_ITEM_JSON,
+    STATEMENT_ITEM_JSON,
+)
 from service.views.search.schemas import SearchHit
+from service.web.auth import Audience
 
 # Matched words are wrapped in control characters that cannot occur in the stored text
 # after escaping, so the service can escape the snippet and then add <mark> safely.

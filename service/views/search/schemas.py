@@ -4,9 +4,8 @@ from uuid import UUID
 
 import msgspec
 
-from service.domain.documents.schemas import DocumentItem
-from service.domain.statements.schemas import StatementItem
 from service.domain.subjects import SubjectType
+from service.views.items import DocumentItem, StatementItem
 
 
 class SearchHit(msgspec.Struct, kw_only=True):

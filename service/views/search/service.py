@@ -5,10 +5,10 @@ from __future__ import annotations
 import html
 
 from service.domain.subjects import SubjectType
-from service.domain.visibility import Audience
 from service.kit.db import Connection
 from service.views.search import repository
 from service.views.search.schemas import SearchPosition, SearchResults
+from service.web.auth import Audience
 from service.web.http import decode_cursor, encode_cursor
 
 

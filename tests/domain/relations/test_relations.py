@@ -673,3 +673,45 @@ async def test_deleting_an_end_deletes_its_relations_with_events(client):
     assert after["denials"] == 0
     # A relation that did not touch the deleted statement is untouched.
     assert (await client.get(f"{URL}/{unrelated['id']}")).status_code == 200
+
+
+async def test_the_database_deletes_the_relations_of_a_deleted_end_with_the_same_actor(
+    client, db
+):
+    # Migration 0007: the cascade belongs to the database, driven by the end's `deleted`
+    # event, so every way of deleting a statement or a document takes its relations along.
+    statement, letter, relation = await denial(client)
+    other = await create_statement(client)
+    unrelated = await create_relation(client, statement_ref(other), statement_ref(statement))
+    untouched = await create_relation(client, statement_ref(other), document_ref(letter), "cites")
+    async with db.transaction():
+        version = await db.fetchval(
+            "UPDATE documents SET deleted_at = now() WHERE id = $1 RETURNING version",
+            UUID(letter["id"]),
+        )
+        await db.execute(
+            "INSERT INTO events (resource_type, resource_id, action, version, actor)"
+            " VALUES ('document', $1, 'deleted', $2, 'desk-editor')",
+            UUID(letter["id"]),
+            version,
+        )
+    rows = await db.fetch(
+        "SELECT resource_type::text, resource_id, action::text, version, actor FROM events"
+        " WHERE action = 'deleted' ORDER BY id"
+    )
+    logged = [(r["resource_type"], str(r["resource_id"]), r["actor"]) for r in rows]
+    # The subject's event first, then one for each relation it touched, in any order.
+    assert logged[0] == ("document", letter["id"], "desk-editor")
+    assert sorted(logged[1:]) == sorted(
+        [("relation", relation["id"], "desk-editor"), ("relation", untouched["id"], "desk-editor")]
+    )
+    assert all(r["version"] == 2 for r in rows if r["resource_type"] == "relation")
+    live = await db.fetch("SELECT id FROM relations WHERE deleted_at IS NULL")
+    assert {str(r["id"]) for r in live} == {unrelated["id"]}
+    # An event of any other kind deletes nothing.
+    await db.execute(
+        "INSERT INTO events (resource_type, resource_id, action, version, actor)"
+        " VALUES ('statement', $1, 'updated', 9, NULL)",
+        UUID(other["id"]),
+    )
+    assert await db.fetchval("SELECT count(*) FROM relations WHERE deleted_at IS NULL") == 1

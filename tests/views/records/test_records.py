@@ -8,8 +8,8 @@ import pytest
 
 from service.commands import example
 from service.commands.example import example_id
-from service.domain.visibility import Audience
 from service.views.records.service import document_record
+from service.web.auth import Audience
 from tests.helpers import create_person, create_statement
 
 pytestmark = pytest.mark.asyncio

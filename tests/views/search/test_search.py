@@ -143,8 +143,8 @@ async def test_search_and_filters_use_their_indexes(db):
         )
     # VACUUM moves the fresh rows out of the GIN pending lists, as autovacuum would.
     await db.execute("VACUUM ANALYZE")
-    from service.domain.visibility import Audience
     from service.views.search.repository import SEARCH
+    from service.web.auth import Audience
 
     plan = "\n".join(
         r[0]
