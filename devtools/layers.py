@@ -147,9 +147,7 @@ def violations(graph: Mapping[str, set[str]]) -> list[Violation]:
                     found.append(Violation(importer, imported, "a folder imports a sibling folder"))
                 else:
                     found.append(Violation(importer, imported, "a shared module imports a folder"))
-    found += [
-        Violation(" -> ".join(cycle), cycle[0], "module cycle") for cycle in cycles(graph)
-    ]
+    found += [Violation(" -> ".join(cycle), cycle[0], "module cycle") for cycle in cycles(graph)]
     package_graph: dict[str, set[str]] = {}
     for importer, imported_modules in graph.items():
         source = importer if importer in packages else importer.rpartition(".")[0]
@@ -174,9 +172,7 @@ def cycles(graph: Mapping[str, set[str]], *, ignore_ancestry: bool = False) -> l
 
     def edges(node: str) -> Iterable[str]:
         for target in graph.get(node, ()):
-            if ignore_ancestry and (
-                target.startswith(node + ".") or node.startswith(target + ".")
-            ):
+            if ignore_ancestry and (target.startswith(node + ".") or node.startswith(target + ".")):
                 continue
             yield target
 

@@ -675,9 +675,7 @@ async def test_deleting_an_end_deletes_its_relations_with_events(client):
     assert (await client.get(f"{URL}/{unrelated['id']}")).status_code == 200
 
 
-async def test_the_database_deletes_the_relations_of_a_deleted_end_with_the_same_actor(
-    client, db
-):
+async def test_the_database_deletes_the_relations_of_a_deleted_end_with_the_same_actor(client, db):
     # Migration 0007: the cascade belongs to the database, driven by the end's `deleted`
     # event, so every way of deleting a statement or a document takes its relations along.
     statement, letter, relation = await denial(client)
