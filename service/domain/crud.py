@@ -32,7 +32,7 @@ from service.kit.db import Connection
 from service.kit.errors import FieldError, InvalidInput, NotFound
 from service.kit.sql import Conditions, Position, keyset_page
 from service.web.auth import Audience
-from service.web.http import IfMatch, decode_cursor, encode_cursor
+from service.web.http import IfMatch, decode_cursor, trim_page
 
 T = TypeVar("T", bound=msgspec.Struct)
 
@@ -207,11 +207,11 @@ class ResourceService(ABC, Generic[T]):
     ) -> Page[T]:
         after = decode_cursor(cursor, Position)
         items = await self.table.page(conn, conditions, after, limit, audience)
-        next_cursor = None
-        if len(items) > limit:
-            items = items[:limit]
-            last = versioned(items[-1])
-            next_cursor = encode_cursor(Position(created_at=last.created_at, id=last.id))
+        items, next_cursor = trim_page(
+            items,
+            limit,
+            lambda item: Position(created_at=versioned(item).created_at, id=versioned(item).id),
+        )
         return Page(items, next_cursor)
 
     # ---- hooks for subclasses ---------------------------------------------------------

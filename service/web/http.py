@@ -11,7 +11,7 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated, Any, TypeVar
@@ -185,6 +185,20 @@ def encode_cursor(position: msgspec.Struct) -> str:
     """Make an opaque cursor from the position after the last item of a page."""
     raw = msgspec.json.encode(position)
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+Item = TypeVar("Item")
+
+
+def trim_page(
+    items: list[Item], limit: int, position_of: Callable[[Item], msgspec.Struct]
+) -> tuple[list[Item], str | None]:
+    """A page that was fetched with one row more than `limit`: the first `limit` rows,
+    and the cursor after the last of them when the extra row says there is more."""
+    if len(items) <= limit:
+        return items, None
+    items = items[:limit]
+    return items, encode_cursor(position_of(items[-1]))
 
 
 def decode_cursor(cursor: str | None, position_type: type[T]) -> T | None:

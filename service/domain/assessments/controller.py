@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Request, Response, get, post
 from litestar.openapi.spec import OpenAPIType, Reference, Schema
 from litestar.params import HeaderParameter, JSONBody, QueryParameter
 
@@ -18,7 +18,7 @@ from service.domain.assessments.schemas import (
     RetractRequest,
 )
 from service.domain.assessments.service import assessment_service as service
-from service.domain.history.schemas import HistoryPage
+from service.domain.routes import ResourceController, ResourceRoutes, Texts
 from service.domain.subjects import Verdict
 from service.kit.db import ReadDb, WriteTx
 from service.kit.errors import invalid_field
@@ -67,33 +67,32 @@ TextQuery = Annotated[
 ]
 
 
-class AssessmentController(Controller):
+ASSESSMENT_ROUTES = ResourceRoutes(
+    name="Assessment",
+    function="assessment",
+    noun="an assessment",
+    service=service,
+    struct=Assessment,
+    create=AssessmentCreate,
+    patch=AssessmentPatch,
+    create_texts=Texts("Create an assessment (a draft)"),
+    update_texts=Texts(
+        "Change a draft assessment (If-Match required)",
+        description="Only drafts can be edited: any other state answers 409.",
+        also=(409,),
+    ),
+    delete_texts=Texts(
+        "Delete a draft assessment (soft; If-Match required)",
+        description="Only drafts can be deleted: retract a published assessment instead (409).",
+        also=(409,),
+    ),
+)
+
+
+class AssessmentController(ResourceController, routes=ASSESSMENT_ROUTES):
     path = "/v1/assessments"
     tags = ["Assessments"]
     guards = [public_read]
-
-    @post(
-        "/",
-        guards=[requires_write],
-        operation_id="CreateAssessment",
-        summary="Create an assessment (a draft)",
-        responses=http.responses(http.CREATE),
-        response_headers=[http.ETAG_HEADER, http.LOCATION_HEADER],
-    )
-    async def create_assessment(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[AssessmentCreate],
-        tx: WriteTx,
-        actor: Actor,
-    ) -> Response[Assessment]:
-        created = await service.create(tx, data, actor)
-        return http.entity_response(
-            request,
-            created,
-            status_code=201,
-            headers=http.location(request, f"{self.path}/{created.id}"),
-        )
 
     @get(
         "/",
@@ -125,56 +124,6 @@ class AssessmentController(Controller):
             limit=limit,
         )
         return AssessmentPage(items=page.items, next_cursor=page.next_cursor)
-
-    @get(
-        "/{id:uuid}",
-        operation_id="GetAssessment",
-        summary="Get an assessment",
-        responses={**http.NOT_MODIFIED, **http.responses(http.READ_ONE)},
-        response_headers=[http.ETAG_HEADER],
-    )
-    async def get_assessment(
-        self,
-        request: Request[Any, Any, Any],
-        db: ReadDb,
-        audience: AudienceDep,
-        id: http.ResourceId,
-    ) -> Response[Assessment]:
-        return http.entity_response(request, await service.get(db, id, audience))
-
-    @patch(
-        "/{id:uuid}",
-        guards=[requires_write],
-        operation_id="UpdateAssessment",
-        summary="Change a draft assessment (If-Match required)",
-        description="Only drafts can be edited: any other state answers 409.",
-        responses=http.responses((*http.UPDATE, 409)),
-        response_headers=[http.ETAG_HEADER],
-    )
-    async def update_assessment(
-        self,
-        request: Request[Any, Any, Any],
-        tx: WriteTx,
-        actor: Actor,
-        id: http.ResourceId,
-        data: JSONBody[AssessmentPatch],
-        if_match: http.IfMatchHeader = None,
-    ) -> Response[Assessment]:
-        updated = await service.update(tx, id, data, http.IfMatch(if_match), actor)
-        return http.entity_response(request, updated)
-
-    @delete(
-        "/{id:uuid}",
-        guards=[requires_write],
-        operation_id="DeleteAssessment",
-        summary="Delete a draft assessment (soft; If-Match required)",
-        description="Only drafts can be deleted: retract a published assessment instead (409).",
-        responses=http.responses((*http.DELETE, 409)),
-    )
-    async def delete_assessment(
-        self, tx: WriteTx, actor: Actor, id: http.ResourceId, if_match: http.IfMatchHeader = None
-    ) -> None:
-        await service.delete(tx, id, http.IfMatch(if_match), actor)
 
     @post(
         "/{id:uuid}/publish",
@@ -227,22 +176,6 @@ class AssessmentController(Controller):
             tx, id, data.reason, http.OptionalIfMatch(if_match), actor
         )
         return http.entity_response(request, retracted)
-
-    @get(
-        "/{id:uuid}/history",
-        operation_id="ListAssessmentHistory",
-        summary="Every change to an assessment, oldest first",
-        responses=http.responses(http.HISTORY),
-    )
-    async def list_assessment_history(
-        self,
-        db: ReadDb,
-        audience: AudienceDep,
-        id: http.ResourceId,
-        cursor: http.Cursor = None,
-        limit: http.Limit = 25,
-    ) -> HistoryPage:
-        return await service.history(db, id, cursor, limit, audience)
 
 
 def _state(value: str | None) -> AssessmentState | None:

@@ -8,7 +8,7 @@ from service.domain.history import repository
 from service.domain.history.schemas import START, HistoryPage, HistoryPosition, ResourceType
 from service.kit.db import Connection
 from service.kit.errors import NotFound
-from service.web.http import decode_cursor, encode_cursor
+from service.web.http import decode_cursor, encode_cursor, trim_page
 
 
 async def list_history(
@@ -24,10 +24,7 @@ async def list_history(
     )
     if not entries and position is None:
         raise NotFound(f"no {resource_type} with id {resource_id}")
-    next_cursor = None
-    if len(entries) > limit:
-        entries = entries[:limit]
-        next_cursor = encode_cursor(HistoryPosition(after_id=entries[-1].id))
+    entries, next_cursor = trim_page(entries, limit, lambda e: HistoryPosition(after_id=e.id))
     return HistoryPage(items=entries, next_cursor=next_cursor)
 
 

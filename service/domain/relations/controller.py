@@ -3,51 +3,41 @@ not edited (a PATCH answers 405)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, post
-from litestar.params import JSONBody, QueryParameter
+from litestar import get
+from litestar.params import QueryParameter
 
-from service.domain.history.schemas import HistoryPage
 from service.domain.relations.schemas import Relation, RelationCreate, RelationPage, RelationType
 from service.domain.relations.service import relation_service as service
-from service.kit.db import ReadDb, WriteTx
+from service.domain.routes import ResourceController, ResourceRoutes, Texts
+from service.kit.db import ReadDb
 from service.web import http
-from service.web.auth import Actor, AudienceDep, public_read, requires_write
+from service.web.auth import AudienceDep, public_read
 
-
-class RelationController(Controller):
-    path = "/v1/relations"
-    tags = ["Relations"]
-    guards = [public_read]
-
-    @post(
-        "/",
-        guards=[requires_write],
-        operation_id="CreateRelation",
-        summary="Create a relation between two statements or documents",
+RELATION_ROUTES = ResourceRoutes(
+    name="Relation",
+    function="relation",
+    noun="a relation",
+    service=service,
+    struct=Relation,
+    create=RelationCreate,
+    create_texts=Texts(
+        "Create a relation between two statements or documents",
         description=(
             "422 when an end is missing, deleted, not of the type given, or the same"
             " resource as the other end; 409 when the same live relation exists."
         ),
-        responses=http.responses((*http.CREATE, 409)),
-        response_headers=[http.ETAG_HEADER, http.LOCATION_HEADER],
-    )
-    async def create_relation(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[RelationCreate],
-        tx: WriteTx,
-        actor: Actor,
-    ) -> Response[Relation]:
-        created = await service.create(tx, data, actor)
-        return http.entity_response(
-            request,
-            created,
-            status_code=201,
-            headers=http.location(request, f"{self.path}/{created.id}"),
-        )
+        also=(409,),
+    ),
+)
+
+
+class RelationController(ResourceController, routes=RELATION_ROUTES):
+    path = "/v1/relations"
+    tags = ["Relations"]
+    guards = [public_read]
 
     @get(
         "/",
@@ -89,47 +79,3 @@ class RelationController(Controller):
             limit=limit,
         )
         return RelationPage(items=page.items, next_cursor=page.next_cursor)
-
-    @get(
-        "/{id:uuid}",
-        operation_id="GetRelation",
-        summary="Get a relation",
-        responses={**http.NOT_MODIFIED, **http.responses(http.READ_ONE)},
-        response_headers=[http.ETAG_HEADER],
-    )
-    async def get_relation(
-        self,
-        request: Request[Any, Any, Any],
-        db: ReadDb,
-        audience: AudienceDep,
-        id: http.ResourceId,
-    ) -> Response[Relation]:
-        return http.entity_response(request, await service.get(db, id, audience))
-
-    @delete(
-        "/{id:uuid}",
-        guards=[requires_write],
-        operation_id="DeleteRelation",
-        summary="Delete a relation (soft; If-Match required)",
-        responses=http.responses(http.DELETE),
-    )
-    async def delete_relation(
-        self, tx: WriteTx, actor: Actor, id: http.ResourceId, if_match: http.IfMatchHeader = None
-    ) -> None:
-        await service.delete(tx, id, http.IfMatch(if_match), actor)
-
-    @get(
-        "/{id:uuid}/history",
-        operation_id="ListRelationHistory",
-        summary="Every change to a relation, oldest first",
-        responses=http.responses(http.HISTORY),
-    )
-    async def list_relation_history(
-        self,
-        db: ReadDb,
-        audience: AudienceDep,
-        id: http.ResourceId,
-        cursor: http.Cursor = None,
-        limit: http.Limit = 25,
-    ) -> HistoryPage:
-        return await service.history(db, id, cursor, limit, audience)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.params import JSONBody, QueryParameter
+from litestar import get
+from litestar.params import QueryParameter
 
-from service.domain.history.schemas import HistoryPage
+from service.domain.routes import ResourceController, ResourceRoutes
 from service.domain.statements.schemas import (
     Statement,
     StatementCreate,
@@ -18,38 +18,25 @@ from service.domain.statements.schemas import (
 )
 from service.domain.statements.service import statement_service as service
 from service.domain.subjects import Verdict
-from service.kit.db import ReadDb, WriteTx
+from service.kit.db import ReadDb
 from service.web import http
-from service.web.auth import Actor, AudienceDep, public_read, requires_write
+from service.web.auth import AudienceDep, public_read
+
+STATEMENT_ROUTES = ResourceRoutes(
+    name="Statement",
+    function="statement",
+    noun="a statement",
+    service=service,
+    struct=Statement,
+    create=StatementCreate,
+    patch=StatementPatch,
+)
 
 
-class StatementController(Controller):
+class StatementController(ResourceController, routes=STATEMENT_ROUTES):
     path = "/v1/statements"
     tags = ["Statements"]
     guards = [public_read]
-
-    @post(
-        "/",
-        guards=[requires_write],
-        operation_id="CreateStatement",
-        summary="Create a statement",
-        responses=http.responses(http.CREATE),
-        response_headers=[http.ETAG_HEADER, http.LOCATION_HEADER],
-    )
-    async def create_statement(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[StatementCreate],
-        tx: WriteTx,
-        actor: Actor,
-    ) -> Response[Statement]:
-        created = await service.create(tx, data, actor)
-        return http.entity_response(
-            request,
-            created,
-            status_code=201,
-            headers=http.location(request, f"{self.path}/{created.id}"),
-        )
 
     @get(
         "/",
@@ -99,67 +86,3 @@ class StatementController(Controller):
             limit=limit,
         )
         return StatementPage(items=page.items, next_cursor=page.next_cursor)
-
-    @get(
-        "/{id:uuid}",
-        operation_id="GetStatement",
-        summary="Get a statement",
-        responses={**http.NOT_MODIFIED, **http.responses(http.READ_ONE)},
-        response_headers=[http.ETAG_HEADER],
-    )
-    async def get_statement(
-        self,
-        request: Request[Any, Any, Any],
-        db: ReadDb,
-        audience: AudienceDep,
-        id: http.ResourceId,
-    ) -> Response[Statement]:
-        return http.entity_response(request, await service.get(db, id, audience))
-
-    @patch(
-        "/{id:uuid}",
-        guards=[requires_write],
-        operation_id="UpdateStatement",
-        summary="Change a statement (If-Match required)",
-        responses=http.responses(http.UPDATE),
-        response_headers=[http.ETAG_HEADER],
-    )
-    async def update_statement(
-        self,
-        request: Request[Any, Any, Any],
-        tx: WriteTx,
-        actor: Actor,
-        id: http.ResourceId,
-        data: JSONBody[StatementPatch],
-        if_match: http.IfMatchHeader = None,
-    ) -> Response[Statement]:
-        updated = await service.update(tx, id, data, http.IfMatch(if_match), actor)
-        return http.entity_response(request, updated)
-
-    @delete(
-        "/{id:uuid}",
-        guards=[requires_write],
-        operation_id="DeleteStatement",
-        summary="Delete a statement (soft; If-Match required)",
-        responses=http.responses(http.DELETE),
-    )
-    async def delete_statement(
-        self, tx: WriteTx, actor: Actor, id: http.ResourceId, if_match: http.IfMatchHeader = None
-    ) -> None:
-        await service.delete(tx, id, http.IfMatch(if_match), actor)
-
-    @get(
-        "/{id:uuid}/history",
-        operation_id="ListStatementHistory",
-        summary="Every change to a statement, oldest first",
-        responses=http.responses(http.HISTORY),
-    )
-    async def list_statement_history(
-        self,
-        db: ReadDb,
-        audience: AudienceDep,
-        id: http.ResourceId,
-        cursor: http.Cursor = None,
-        limit: http.Limit = 25,
-    ) -> HistoryPage:
-        return await service.history(db, id, cursor, limit, audience)

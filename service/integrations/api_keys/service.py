@@ -17,7 +17,7 @@ from service.kit.errors import NotFound
 from service.kit.notifications import notify
 from service.kit.sql import Position
 from service.web.auth import KEY_PREFIX, Scope, highest, secret_digest
-from service.web.http import decode_cursor, encode_cursor
+from service.web.http import decode_cursor, trim_page
 
 _PREFIX_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -42,10 +42,7 @@ async def create_key(
 async def list_keys(conn: Connection, cursor: str | None, limit: int) -> ApiKeyPage:
     after = decode_cursor(cursor, Position)
     keys = await repository.page(conn, after, limit + 1)
-    next_cursor = None
-    if len(keys) > limit:
-        keys = keys[:limit]
-        next_cursor = encode_cursor(Position(created_at=keys[-1].created_at, id=keys[-1].id))
+    keys, next_cursor = trim_page(keys, limit, lambda k: Position(created_at=k.created_at, id=k.id))
     return ApiKeyPage(items=keys, next_cursor=next_cursor)
 
 

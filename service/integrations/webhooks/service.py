@@ -38,7 +38,7 @@ from service.kit.db import Connection
 from service.kit.errors import NotFound, invalid_field
 from service.kit.sql import Position
 from service.settings import Settings
-from service.web.http import IfMatch, decode_cursor, encode_cursor
+from service.web.http import IfMatch, decode_cursor, trim_page
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32
@@ -182,11 +182,9 @@ async def get_webhook(conn: Connection, id: UUID) -> Webhook:
 async def list_webhooks(conn: Connection, cursor: str | None, limit: int) -> WebhookPage:
     after = decode_cursor(cursor, Position)
     webhooks = await repository.page(conn, after, limit + 1)
-    next_cursor = None
-    if len(webhooks) > limit:
-        webhooks = webhooks[:limit]
-        last = webhooks[-1]
-        next_cursor = encode_cursor(Position(created_at=last.created_at, id=last.id))
+    webhooks, next_cursor = trim_page(
+        webhooks, limit, lambda w: Position(created_at=w.created_at, id=w.id)
+    )
     return WebhookPage(items=webhooks, next_cursor=next_cursor)
 
 
@@ -234,8 +232,5 @@ async def list_deliveries(
     if not await repository.exists(conn, id):
         raise NotFound(f"no webhook with id {id}")
     items = await repository.deliveries(conn, id, status, after, limit + 1)
-    next_cursor = None
-    if len(items) > limit:
-        items = items[:limit]
-        next_cursor = encode_cursor(DeliveryPosition(event_id=items[-1].event_id))
+    items, next_cursor = trim_page(items, limit, lambda d: DeliveryPosition(event_id=d.event_id))
     return WebhookDeliveryPage(items=items, next_cursor=next_cursor)

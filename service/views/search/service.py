@@ -9,7 +9,7 @@ from service.kit.db import Connection
 from service.views.search import repository
 from service.views.search.schemas import SearchPosition, SearchResults
 from service.web.auth import Audience
-from service.web.http import decode_cursor, encode_cursor
+from service.web.http import decode_cursor, trim_page
 
 
 async def search(
@@ -34,10 +34,7 @@ async def search(
         limit=limit + 1,
         audience=audience,
     )
-    next_cursor = None
-    if len(hits) > limit:
-        hits = hits[:limit]
-        next_cursor = encode_cursor(SearchPosition(score=hits[-1].score, id=hits[-1].id))
+    hits, next_cursor = trim_page(hits, limit, lambda h: SearchPosition(score=h.score, id=h.id))
     for hit in hits:
         hit.snippet = _highlight(hit.snippet)
     return SearchResults(items=hits, next_cursor=next_cursor)
