@@ -1,0 +1,1 @@
+"""Embeds: the self-contained HTML card of a published statement or document."""
