@@ -31,15 +31,13 @@ from service.kit.links import DocumentLinks
 from service.kit.notifications import Listener, listener_lifespan
 from service.kit.struct_schemas import StrictStructSchemaPlugin
 from service.settings import Settings
+from service.views.badges.cache import NOTIFICATION_KIND, BadgeCache, SettleBadgesAfterWrites
+from service.views.badges.controller import BadgeController
 from service.views.changes.controller import ChangeController
-from service.views.distribution.cache import NOTIFICATION_KIND, BadgeCache, SettleBadgesAfterWrites
-from service.views.distribution.controller import (
-    BadgeController,
-    ClaimReviewController,
-    EmbedController,
-    OEmbedController,
-)
+from service.views.claimreview.controller import ClaimReviewController
+from service.views.embeds.controller import EmbedController
 from service.views.export.controller import ExportController
+from service.views.oembed.controller import OEmbedController
 from service.views.records.controller import RecordController
 from service.views.search.controller import SearchController
 from service.web import idempotency, metrics, ratelimit, shutdown

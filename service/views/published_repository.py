@@ -1,4 +1,6 @@
-"""SQL for badges, cards and ClaimReview: one statement per read, public audience only.
+"""SQL of the public read of one statement or document (`published.py`): one statement
+per read, public audience only. The card, oEmbed and ClaimReview read the subject here;
+the badges' own query (views/badges/repository.py) shares its live-and-public condition.
 
 Whoever asks, only a live, public subject is found, and only published assessments
 count: what these endpoints produce is shown on public pages.
@@ -11,28 +13,25 @@ from uuid import UUID
 import msgspec
 
 from service.domain import appearances
-from service.domain.subjects import SubjectType, Verdict
+from service.domain.subjects import SubjectType
 from service.domain.verification import CURRENT_ASSESSMENT, verification_json
 from service.kit.db import Connection
-from service.views.distribution.schemas import PublicSubject
+from service.views.published_schemas import PublicSubject
 
-_TABLES = {SubjectType.STATEMENT: ("statements", "s"), SubjectType.DOCUMENT: ("documents", "d")}
+# Each subject type's table and the alias its queries use.
+SUBJECT_TABLES = {
+    SubjectType.STATEMENT: ("statements", "s"),
+    SubjectType.DOCUMENT: ("documents", "d"),
+}
 
 
-def _live_public(subject_type: SubjectType) -> str:
-    table, alias = _TABLES[subject_type]
+def live_public(subject_type: SubjectType) -> str:
+    """The FROM and WHERE of a read of one live, public subject, its id as $1."""
+    table, alias = SUBJECT_TABLES[subject_type]
     return (
         f"FROM {table} {alias} WHERE {alias}.id = $1"
         f" AND {alias}.deleted_at IS NULL AND {alias}.visibility = 'public'"
     )
-
-
-# A row when the subject is published; `verdict` is NULL while it is unassessed.
-CURRENT_VERDICT_SQL = {
-    subject_type: f"""SELECT (SELECT cur.verdict FROM ({CURRENT_ASSESSMENT.format(subject=f"{alias}.id")}) AS cur) AS verdict
-    {_live_public(subject_type)}"""
-    for subject_type, (_, alias) in _TABLES.items()
-}
 
 
 def _party(kind: str, alias: str) -> str:
@@ -66,7 +65,7 @@ _STATEMENT_SUBJECT = f"""SELECT json_build_object(
     'appearances', {appearances.appearances_json("statement_id", "s.id")},
     'verification', {verification_json("s.id", public=True)},
     'assessment', {_current_assessment("s.id")})
-{_live_public(SubjectType.STATEMENT)}"""
+{live_public(SubjectType.STATEMENT)}"""
 
 # A document's author for ClaimReview is its issuer (an organization), else the person
 # who wrote it.
@@ -81,24 +80,12 @@ _DOCUMENT_SUBJECT = f"""SELECT json_build_object(
     'appearances', {appearances.appearances_json("document_id", "d.id")},
     'verification', {verification_json("d.id", public=True)},
     'assessment', {_current_assessment("d.id")})
-{_live_public(SubjectType.DOCUMENT)}"""
+{live_public(SubjectType.DOCUMENT)}"""
 
 PUBLIC_SUBJECT_SQL = {
     SubjectType.STATEMENT: _STATEMENT_SUBJECT,
     SubjectType.DOCUMENT: _DOCUMENT_SUBJECT,
 }
-
-
-async def current_verdict(
-    conn: Connection, subject_type: SubjectType, id: UUID
-) -> tuple[bool, Verdict | None]:
-    """(published, verdict): whether the subject is live and public, and its current
-    published verdict (None while unassessed)."""
-    row = await conn.fetchrow(CURRENT_VERDICT_SQL[subject_type], id)
-    if row is None:
-        return False, None
-    verdict = row["verdict"]
-    return True, None if verdict is None else Verdict(verdict)
 
 
 async def public_subject(

@@ -1,5 +1,7 @@
-"""Helpers for the distribution tests: verdicts through the API, and waiting for an
-app's notification listener (its badge cache is used only while it listens)."""
+"""Helpers for the distribution tests (badges, embeds, oEmbed, ClaimReview, and those
+about all of them): verdicts through the API, the tags and text of an HTML page, and
+waiting for an app's notification listener (its badge cache is used only while it
+listens)."""
 
 from __future__ import annotations
 
@@ -7,12 +9,35 @@ import asyncio
 import json
 import threading
 import uuid
+from html.parser import HTMLParser
 from typing import Any
 
 import asyncpg
 
 PUBLIC_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=86400, stale-if-error=86400"
 EMBED_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors *"
+
+
+class Tags(HTMLParser):
+    """Every start tag with its attributes, and the page's visible text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse(page: str) -> Tags:
+    parser = Tags()
+    parser.feed(page)
+    parser.close()
+    return parser
 
 
 async def assess(

@@ -35,9 +35,9 @@ import pytest
 from service.commands.example import example_id, load_into
 from service.settings import Settings
 from tests import keys
+from tests.distribution.chromium import Chromium, DevToolsError, find_chromium
+from tests.distribution.support import assess
 from tests.ops.support import ROOT, LiveServer
-from tests.views.distribution.chromium import Chromium, DevToolsError, find_chromium
-from tests.views.distribution.support import assess
 
 CHROMIUM = find_chromium()
 

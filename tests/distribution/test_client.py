@@ -23,7 +23,7 @@ import pytest
 from tests import keys
 from tests.ops.support import LiveServer
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "openapi" / "openapi.json"
 CONFIG = ROOT / "openapi" / "client-config.yaml"
 PACKAGE = "verification_record_client"

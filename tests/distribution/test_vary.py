@@ -12,8 +12,8 @@ import pytest
 
 from service.app import create_app
 from tests import keys
+from tests.distribution.support import assess
 from tests.helpers import BASE_URL, create_document, create_statement
-from tests.views.distribution.support import assess
 
 pytestmark = pytest.mark.asyncio
 

@@ -1,182 +1,25 @@
-"""Rules for badges, cards, oEmbed and ClaimReview: what is shown, and when it is 404."""
+"""Rules for ClaimReview: how a published verdict reads on schema.org's rating scale,
+and when there is none to give (404)."""
 
 from __future__ import annotations
 
-import html
-import re
 from datetime import date, datetime
-from urllib.parse import urlencode, urlsplit
 from uuid import UUID
 
-from litestar.datastructures import State
-
 from service.domain.subjects import SubjectType, Verdict
-from service.kit.db import Connection, acquire
+from service.kit.db import Connection
 from service.kit.errors import NotFound
-from service.views.distribution import render, repository
-from service.views.distribution.cache import BadgeCache, RenderedBadge
-from service.views.distribution.schemas import (
+from service.views.claimreview.schemas import (
     Claim,
     ClaimReview,
     CreativeWork,
     LinkedParty,
     LinkedPartyType,
-    OEmbed,
-    Party,
-    PartyKind,
-    PublicSubject,
     Rating,
 )
-from service.web.http import etag_for
-
-COLLECTIONS = {SubjectType.STATEMENT: "statements", SubjectType.DOCUMENT: "documents"}
-SUBJECT_TYPES = {collection: subject_type for subject_type, collection in COLLECTIONS.items()}
-
-PROVIDER_NAME = "Verification Record"
-
-# ---- badges ---------------------------------------------------------------------------------
-
-
-def _render_badge(verdict: Verdict | None) -> RenderedBadge:
-    svg, json = render.badge_svg(verdict), render.badge_json(verdict)
-    return RenderedBadge(svg=svg, svg_etag=etag_for(svg), json=json, json_etag=etag_for(json))
-
-
-# A badge depends on the verdict alone, so there are only fourteen of them: rendered once
-# here, and the cache holds references to these.
-RENDERED_BADGES: dict[Verdict | None, RenderedBadge] = {
-    verdict: _render_badge(verdict) for verdict in (None, *Verdict)
-}
-
-
-async def badge(state: State, subject_type: SubjectType, id: UUID) -> RenderedBadge:
-    """The subject's badge, from this process's cache when it can be trusted (see
-    cache.py), else with one query; 404 unless the subject is live and public."""
-    cache: BadgeCache = state.badge_cache
-    key = (subject_type, id)
-    known, rendered = cache.get(key)
-    if not known:
-        with cache.fill() as fill:
-            # The primary, deliberately (not a read replica): a lagging read that landed
-            # after its invalidation would be kept until the next change.
-            async with acquire(state, state.settings) as conn:
-                published, verdict = await repository.current_verdict(conn, subject_type, id)
-            rendered = RENDERED_BADGES[verdict] if published else None
-            fill.keep(key, rendered)
-    if rendered is None:
-        raise NotFound(f"no published {subject_type} with id {id}")
-    return rendered
-
-
-# ---- the card -------------------------------------------------------------------------------
-
-
-def record_url(base_url: str, subject_type: SubjectType, id: UUID) -> str:
-    return f"{base_url}/v1/{COLLECTIONS[subject_type]}/{id}/record"
-
-
-def embed_url(base_url: str, subject_type: SubjectType, id: UUID) -> str:
-    return f"{base_url}/embed/{COLLECTIONS[subject_type]}/{id}"
-
-
-async def published_subject(conn: Connection, subject_type: SubjectType, id: UUID) -> PublicSubject:
-    subject = await repository.public_subject(conn, subject_type, id)
-    if subject is None:
-        raise NotFound(f"no published {subject_type} with id {id}")
-    return subject
-
-
-async def card(conn: Connection, subject_type: SubjectType, id: UUID, base_url: str) -> str:
-    """The embeddable HTML card of a published subject."""
-    subject = await published_subject(conn, subject_type, id)
-    return render.card_html(
-        subject,
-        record_url=record_url(base_url, subject_type, id),
-        oembed_url=oembed_url(base_url, embed_url(base_url, subject_type, id)),
-    )
-
-
-def oembed_url(base_url: str, url: str) -> str:
-    """The oEmbed endpoint's answer for `url`, as the card's discovery link names it."""
-    return f"{base_url}/v1/oembed?{urlencode({'url': url, 'format': 'json'})}"
-
-
-# ---- oEmbed ---------------------------------------------------------------------------------
-
-EMBED_WIDTH = 560
-EMBED_HEIGHT = 360
-# The iframe points at a live card, so consumers may keep the oEmbed answer a while.
-OEMBED_CACHE_AGE = 3600
-
-_OUR_PATHS = re.compile(
-    r"^/(?:embed|v1)/(?P<collection>statements|documents)/(?P<id>[0-9a-fA-F-]{36})"
-    r"(?:/record)?/?$"
-)
-
-
-def subject_of_url(url: str, base_url: str) -> tuple[SubjectType, UUID] | None:
-    """The subject an embed or resource URL of this service names, or None for any other
-    URL: `{base}/embed/{statements|documents}/{id}`, `{base}/v1/{...}/{id}` or its
-    `/record` (scheme and host compared case-insensitively; query and fragment ignored)."""
-    try:
-        ours, theirs = urlsplit(base_url), urlsplit(url.strip())
-        port_matches = ours.port == theirs.port
-    except ValueError:
-        return None
-    if (
-        theirs.scheme.lower() != ours.scheme.lower()
-        or (theirs.hostname or "") != (ours.hostname or "")
-        or not port_matches
-        or not theirs.path.startswith(ours.path)
-    ):
-        return None
-    match = _OUR_PATHS.match(theirs.path[len(ours.path) :])
-    if match is None:
-        return None
-    try:
-        id = UUID(match.group("id"))
-    except ValueError:
-        return None
-    return SUBJECT_TYPES[match.group("collection")], id
-
-
-async def oembed(
-    conn: Connection,
-    url: str,
-    base_url: str,
-    *,
-    maxwidth: int | None = None,
-    maxheight: int | None = None,
-) -> OEmbed:
-    """oEmbed 1.0 `rich` for an embed or resource URL of a published subject; 404 for
-    any other URL. The size never exceeds `maxwidth` x `maxheight`."""
-    named = subject_of_url(url, base_url)
-    if named is None:
-        raise NotFound("not the URL of a statement or document of this service")
-    subject = await published_subject(conn, *named)
-    width = min(EMBED_WIDTH, maxwidth or EMBED_WIDTH)
-    height = min(EMBED_HEIGHT, maxheight or EMBED_HEIGHT)
-    title = render.clip(subject.claim, 120)
-    src = embed_url(base_url, subject.type, subject.id)
-    iframe = (
-        f'<iframe src="{html.escape(src)}" width="{width}" height="{height}"'
-        f' title="{html.escape(f"{PROVIDER_NAME}: {title}")}" style="border:0;max-width:100%"'
-        ' loading="lazy" sandbox="allow-popups allow-popups-to-escape-sandbox"></iframe>'
-    )
-    return OEmbed(
-        version="1.0",
-        type="rich",
-        html=iframe,
-        width=width,
-        height=height,
-        title=title,
-        provider_name=PROVIDER_NAME,
-        provider_url=base_url,
-        cache_age=OEMBED_CACHE_AGE,
-    )
-
-
-# ---- ClaimReview ----------------------------------------------------------------------------
+from service.views.presentation import verdict_label
+from service.views.published import PROVIDER_NAME, published_subject, record_url
+from service.views.published_schemas import Party, PartyKind
 
 # The verdict on schema.org's 1..5 scale (5 best): true/authentic 5, mostly true/likely
 # authentic 4, mixed/disputed 3, misleading/mostly false/altered 2, false/fabricated 1.
@@ -218,7 +61,7 @@ def rating(verdict: Verdict) -> Rating:
     value = RATINGS.get(verdict)
     return Rating(
         type="Rating",
-        alternate_name=render.verdict_label(verdict),
+        alternate_name=verdict_label(verdict),
         rating_value=value,
         best_rating=BEST_RATING if value is not None else None,
         worst_rating=WORST_RATING if value is not None else None,

@@ -1,142 +1,19 @@
-"""Rendering: the badge (SVG and shields.io JSON) and the embeddable HTML card.
+"""Rendering the embeddable card: a self-contained HTML page of a subject's verification.
 
 Pure functions of what the repository read; nothing here touches the database. Every
-stored string that reaches SVG or HTML goes through `html.escape`, and only http(s)
-URLs ever become links.
+stored string that reaches HTML goes through `html.escape`, and only http(s) URLs ever
+become links. The verdict's label and colour are those of the badge too
+(`views/presentation.py`).
 """
 
 from __future__ import annotations
 
 import html
-import math
-from dataclasses import dataclass
 from datetime import date, datetime
 
-import msgspec
-
-from service.domain.subjects import VERDICT_LABELS, SubjectType, Verdict
-from service.views.distribution.schemas import PublicSubject, ShieldsBadge
-
-BADGE_LABEL = "Verification Record"
-UNASSESSED_LABEL = "Unverified"
-
-WHITE = "#ffffff"
-INK = "#1f2328"
-
-
-@dataclass(frozen=True, slots=True)
-class Colour:
-    """A verdict's background and the text colour that reads on it (WCAG AA, >= 4.5:1)."""
-
-    background: str
-    text: str
-
-
-# One colour per verdict, by what it says: greens for true and authentic, reds for false
-# and fabricated, amber for the in-between, grey where nothing could be established.
-GREEN = Colour("#1a7f37", WHITE)  # 5.1:1
-OLIVE = Colour("#4d7c0f", WHITE)  # 5.0:1
-AMBER = Colour("#f5b301", INK)  # 8.5:1
-ORANGE = Colour("#f08c00", INK)  # 6.4:1
-RUST = Colour("#bc4c00", WHITE)  # 5.0:1
-RED = Colour("#b42318", WHITE)  # 6.6:1
-GREY = Colour("#6b7280", WHITE)  # 4.8:1
-LABEL = Colour("#3d3d3d", WHITE)  # 10.9:1
-
-VERDICT_COLOURS: dict[Verdict, Colour] = {
-    Verdict.TRUE: GREEN,
-    Verdict.MOSTLY_TRUE: OLIVE,
-    Verdict.MIXED: AMBER,
-    Verdict.MISLEADING: ORANGE,
-    Verdict.MOSTLY_FALSE: RUST,
-    Verdict.FALSE: RED,
-    Verdict.UNVERIFIABLE: GREY,
-    Verdict.AUTHENTIC: GREEN,
-    Verdict.LIKELY_AUTHENTIC: OLIVE,
-    Verdict.UNVERIFIED: GREY,
-    Verdict.DISPUTED: AMBER,
-    Verdict.ALTERED: RUST,
-    Verdict.FABRICATED: RED,
-}
-
-
-def verdict_label(verdict: Verdict | None) -> str:
-    """The human text of a verdict; "Unverified" while there is none."""
-    return UNASSESSED_LABEL if verdict is None else VERDICT_LABELS[verdict]
-
-
-def verdict_colour(verdict: Verdict | None) -> Colour:
-    return GREY if verdict is None else VERDICT_COLOURS[verdict]
-
-
-# ---- badges ---------------------------------------------------------------------------------
-
-
-# Advance widths of Verdana at 11px (the badge font), from its metrics, rounded up;
-# anything else counts as wide. `textLength` then fits the text to exactly this width,
-# whichever fallback font the viewer has.
-def _widths(characters: str, widths: str) -> dict[str, float]:
-    return dict(zip(characters, map(float, widths.split()), strict=True))
-
-
-_WIDTHS: dict[str, float] = {
-    **_widths("abcdefghijklm", "6.7 6.9 5.8 6.9 6.6 3.9 6.9 7.0 3.1 3.7 6.4 3.1 10.7"),
-    **_widths("nopqrstuvwxyz", "7.0 6.7 6.9 6.9 4.7 5.8 4.4 7.0 6.4 9.1 6.4 6.4 5.8"),
-    **_widths("ABCDEFGHIJKLM", "7.6 7.6 7.7 8.5 7.0 6.4 8.6 8.3 4.7 5.5 7.7 6.2 9.3"),
-    **_widths("NOPQRSTUVWXYZ", "8.3 8.7 6.7 8.7 7.7 7.6 6.8 8.1 7.6 10.9 7.6 6.8 7.6"),
-    **_widths("0123456789", "7.0 7.0 7.0 7.0 7.0 7.0 7.0 7.0 7.0 7.0"),
-    **_widths(" .,:;'-()/", "3.9 4.1 4.1 4.9 4.9 3.0 4.7 5.6 5.6 4.9"),
-}
-_UNKNOWN_WIDTH = 11.0
-_PADDING = 6
-_HEIGHT = 20
-
-
-def text_width(text: str) -> float:
-    """Estimated width in pixels of `text` in 11px Verdana (rounded up, so it fits)."""
-    return round(sum(_WIDTHS.get(ch, _UNKNOWN_WIDTH) for ch in text), 1)
-
-
-def badge_svg(verdict: Verdict | None) -> bytes:
-    """A flat two-part badge, "Verification Record | <verdict>", readable by screen
-    readers (role, aria-label, title) and without ids that could clash when inlined."""
-    message = verdict_label(verdict)
-    colour = verdict_colour(verdict)
-    label_text, message_text = text_width(BADGE_LABEL), text_width(message)
-    label_w = math.ceil(label_text + 2 * _PADDING)
-    message_w = math.ceil(message_text + 2 * _PADDING)
-    width = label_w + message_w
-    title = html.escape(f"{BADGE_LABEL}: {message}")
-    label_x, message_x = label_w / 2, label_w + message_w / 2
-    font = 'font-family="Verdana,Geneva,DejaVu Sans,sans-serif" font-size="11"'
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{_HEIGHT}"'
-        f' viewBox="0 0 {width} {_HEIGHT}" role="img" aria-label="{title}">'
-        f"<title>{title}</title>"
-        f'<path fill="{LABEL.background}" d="M3 0h{label_w - 3}v{_HEIGHT}H3a3 3 0 0 1-3-3V3a3 3 0 0 1 3-3z"/>'
-        f'<path fill="{colour.background}" d="M{label_w} 0h{message_w - 3}a3 3 0 0 1 3 3v14'
-        f'a3 3 0 0 1-3 3H{label_w}z"/>'
-        f'<g text-anchor="middle" {font}>'
-        f'<text x="{label_x:g}" y="14" fill="{LABEL.text}" textLength="{label_text:g}"'
-        f' lengthAdjust="spacingAndGlyphs">{html.escape(BADGE_LABEL)}</text>'
-        f'<text x="{message_x:g}" y="14" fill="{colour.text}" textLength="{message_text:g}"'
-        f' lengthAdjust="spacingAndGlyphs">{html.escape(message)}</text>'
-        "</g></svg>"
-    ).encode()
-
-
-def badge_json(verdict: Verdict | None) -> bytes:
-    """The shields.io endpoint badge (https://shields.io/badges/endpoint-badge)."""
-    badge = ShieldsBadge(
-        schema_version=1,
-        label=BADGE_LABEL,
-        message=verdict_label(verdict),
-        color=verdict_colour(verdict).background.removeprefix("#"),
-    )
-    return msgspec.json.encode(badge)
-
-
-# ---- the embeddable card --------------------------------------------------------------------
+from service.domain.subjects import SubjectType
+from service.views.presentation import BADGE_LABEL, clip, verdict_colour, verdict_label
+from service.views.published_schemas import PublicSubject
 
 QUOTE_LIMIT = 280
 TITLE_LIMIT = 200
@@ -168,11 +45,6 @@ border-color:#30363d}.top,.who,.counts{color:#9198a1}a{color:#4493f8}}
 
 def _e(text: str) -> str:
     return html.escape(text, quote=True)
-
-
-def clip(text: str, limit: int) -> str:
-    """`text`, cut to at most `limit` characters with an ellipsis."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _http_url(url: str | None) -> str | None:

@@ -15,11 +15,20 @@ from litestar.datastructures import State
 
 from service.domain.subjects import SubjectType, Verdict
 from service.settings import Settings
-from service.views.distribution import cache as cache_module
-from service.views.distribution import render
-from service.views.distribution.cache import NOTIFICATION_KIND, BadgeCache
-from service.views.distribution.service import RENDERED_BADGES
+from service.views import presentation
+from service.views.badges import cache as cache_module
+from service.views.badges import render
+from service.views.badges.cache import NOTIFICATION_KIND, BadgeCache
+from service.views.badges.service import RENDERED_BADGES
 from tests import keys
+from tests.distribution.support import (
+    PUBLIC_CACHE_CONTROL,
+    assess,
+    badge_message,
+    caught_up,
+    retract,
+    wait_listening,
+)
 from tests.helpers import (
     MISSING_ID,
     assert_problem,
@@ -27,14 +36,6 @@ from tests.helpers import (
     create_statement,
     delete,
     patch,
-)
-from tests.views.distribution.support import (
-    PUBLIC_CACHE_CONTROL,
-    assess,
-    badge_message,
-    caught_up,
-    retract,
-    wait_listening,
 )
 
 pytestmark = pytest.mark.asyncio
@@ -115,23 +116,27 @@ async def test_every_verdict_has_a_readable_colour_and_text_that_fits():
         return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
     for verdict in (None, *Verdict):
-        colour = render.verdict_colour(verdict)
+        colour = presentation.verdict_colour(verdict)
         light, dark = sorted((luminance(colour.background), luminance(colour.text)), reverse=True)
         assert (light + 0.05) / (dark + 0.05) >= 4.5, (verdict, colour)
         root = ET.fromstring(render.badge_svg(verdict))
-        label = render.verdict_label(verdict)
+        label = presentation.verdict_label(verdict)
         width = float(root.get("width", "0"))
         # The estimate gives every character at least Verdana's real advance (< 11px).
-        assert width >= render.text_width(render.BADGE_LABEL) + render.text_width(label) + 24
+        assert width >= render.text_width(presentation.BADGE_LABEL) + render.text_width(label) + 24
         # Each text gets its estimated width, never less than a plausible Verdana average.
         lengths = [float(t.get("textLength", "0")) for t in root.iter(f"{SVG_NS}text")]
-        assert lengths == [render.text_width(render.BADGE_LABEL), render.text_width(label)]
+        assert lengths == [render.text_width(presentation.BADGE_LABEL), render.text_width(label)]
         assert lengths[1] >= 5 * len(label)
-    greens = {render.verdict_colour(v) for v in (Verdict.TRUE, Verdict.AUTHENTIC)}
-    reds = {render.verdict_colour(v) for v in (Verdict.FALSE, Verdict.FABRICATED)}
-    assert greens == {render.GREEN} and reds == {render.RED}
-    assert render.verdict_colour(Verdict.MIXED) == render.AMBER
-    assert render.verdict_colour(None) == render.verdict_colour(Verdict.UNVERIFIED) == render.GREY
+    greens = {presentation.verdict_colour(v) for v in (Verdict.TRUE, Verdict.AUTHENTIC)}
+    reds = {presentation.verdict_colour(v) for v in (Verdict.FALSE, Verdict.FABRICATED)}
+    assert greens == {presentation.GREEN} and reds == {presentation.RED}
+    assert presentation.verdict_colour(Verdict.MIXED) == presentation.AMBER
+    assert (
+        presentation.verdict_colour(None)
+        == presentation.verdict_colour(Verdict.UNVERIFIED)
+        == presentation.GREY
+    )
 
 
 # ---- when a badge is 404 -------------------------------------------------------------------

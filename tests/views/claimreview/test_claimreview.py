@@ -7,8 +7,8 @@ from datetime import datetime
 import pytest
 
 from service.commands import example
+from tests.distribution.support import PUBLIC_CACHE_CONTROL, assess, retract
 from tests.helpers import BASE_URL, MISSING_ID, assert_problem, create_statement
-from tests.views.distribution.support import PUBLIC_CACHE_CONTROL, assess, retract
 
 pytestmark = pytest.mark.asyncio
 
