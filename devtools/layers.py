@@ -17,8 +17,9 @@ Inside a layer, the units (a resource folder such as `domain/documents`, a view 
 - a unit of `domain`, `views` or `integrations` that is a folder never imports a
   sibling folder: references and cascades go through `domain/subjects.py` or the
   database, shared pieces live in the layer's flat modules (`domain/crud.py`, ...);
-- the flat modules of `domain` (the shared rules of records) and `domain/history` (the
-  event log, which every resource writes) import no resource folder.
+- the flat modules of a layer and its shared folders (`domain/history`, the event log
+  that every resource writes; `views/published`, what the public sees of a subject)
+  import no other folder of that layer.
 
 Every import counts: at module level, inside functions and under TYPE_CHECKING. There
 are no cycles at all, between modules or between packages.
@@ -46,9 +47,10 @@ RANKS = {
 }
 # Layers whose folders are independent units (no folder imports a sibling folder).
 FOLDER_LAYERS = frozenset({"domain", "views", "integrations"})
-# Folders that hold what every unit of their layer shares, as its flat modules do: the
-# event log, which every resource writes to and reads its history from.
-SHARED_FOLDERS = frozenset({"service.domain.history"})
+# Folders that hold what units of their layer share, as its flat modules do: the event
+# log, which every resource writes to and reads its history from; what the public sees
+# of one subject, which badges, embeds, oEmbed and ClaimReview all serve.
+SHARED_FOLDERS = frozenset({"service.domain.history", "service.views.published"})
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """HTTP routes for badges: a statement's or document's verdict as `{id}.svg` or
-`{id}.json`, public content (see `views/public_responses.py`) served from this process's
+`{id}.json`, public content (see `views/published/responses.py`) served from this process's
 cache (see `cache.py`).
 """
 
@@ -20,7 +20,7 @@ from service.domain.subjects import SubjectType
 from service.kit.errors import NotFound
 from service.views.badges import service
 from service.views.badges.schemas import ShieldsBadge
-from service.views.public_responses import PUBLIC_HEADERS, SAME_FOR_EVERYONE, public_response
+from service.views.published.responses import PUBLIC_HEADERS, SAME_FOR_EVERYONE, public_response
 from service.web import http
 from service.web.auth import public_read
 

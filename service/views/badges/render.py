@@ -2,7 +2,7 @@
 
 Pure functions of the verdict; nothing here touches the database. Every text that
 reaches the SVG goes through `html.escape`. The verdict's label and colour are those of
-the card too (`views/presentation.py`).
+the card too (`views/published/presentation.py`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,13 @@ import msgspec
 
 from service.domain.subjects import Verdict
 from service.views.badges.schemas import ShieldsBadge
-from service.views.presentation import BADGE_LABEL, WHITE, Colour, verdict_colour, verdict_label
+from service.views.published.presentation import (
+    BADGE_LABEL,
+    WHITE,
+    Colour,
+    verdict_colour,
+    verdict_label,
+)
 
 # The badge's left part, "Verification Record", whatever the verdict.
 LABEL = Colour("#3d3d3d", WHITE)  # 10.9:1

@@ -1,6 +1,6 @@
 """SQL for badges: a badge depends on the subject's current published verdict alone, so
 a miss of the cache reads just that, with the public read's live-and-public condition
-(`views/published_repository.py`)."""
+(`views/published/repository.py`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from uuid import UUID
 from service.domain.subjects import SubjectType, Verdict
 from service.domain.verification import CURRENT_ASSESSMENT
 from service.kit.db import Connection
-from service.views.published_repository import SUBJECT_TABLES, live_public
+from service.views.published.repository import SUBJECT_TABLES, live_public
 
 # A row when the subject is published; `verdict` is NULL while it is unassessed.
 CURRENT_VERDICT_SQL = {

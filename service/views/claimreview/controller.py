@@ -1,5 +1,5 @@
 """HTTP routes for schema.org ClaimReview (JSON-LD) of a statement's or document's
-current verdict: public content for search engines (see `views/public_responses.py`)."""
+current verdict: public content for search engines (see `views/published/responses.py`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from service.domain.subjects import SubjectType
 from service.kit.db import ReadDb
 from service.views.claimreview import service
 from service.views.claimreview.schemas import ClaimReview
-from service.views.public_responses import PUBLIC_HEADERS, SAME_FOR_EVERYONE, public_response
+from service.views.published.responses import PUBLIC_HEADERS, SAME_FOR_EVERYONE, public_response
 from service.web import http
 from service.web.auth import public_read
 

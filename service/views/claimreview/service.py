@@ -17,9 +17,9 @@ from service.views.claimreview.schemas import (
     LinkedPartyType,
     Rating,
 )
-from service.views.presentation import verdict_label
-from service.views.published import PROVIDER_NAME, published_subject, record_url
-from service.views.published_schemas import Party, PartyKind
+from service.views.published.presentation import verdict_label
+from service.views.published.schemas import Party, PartyKind
+from service.views.published.service import PROVIDER_NAME, published_subject, record_url
 
 # The verdict on schema.org's 1..5 scale (5 best): true/authentic 5, mostly true/likely
 # authentic 4, mixed/disputed 3, misleading/mostly false/altered 2, false/fabricated 1.

@@ -1,5 +1,5 @@
 """HTTP routes for the embeddable card of a statement or a document: public content (see
-`views/public_responses.py`) that any site may frame and that loads nothing."""
+`views/published/responses.py`) that any site may frame and that loads nothing."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from litestar.enums import MediaType
 from service.domain.subjects import SubjectType
 from service.kit.db import ReadDb
 from service.views.embeds import service
-from service.views.public_responses import PUBLIC_HEADERS, SAME_FOR_EVERYONE, public_response
+from service.views.published.responses import PUBLIC_HEADERS, SAME_FOR_EVERYONE, public_response
 from service.web import http
 from service.web.auth import public_read
 

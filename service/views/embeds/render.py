@@ -3,7 +3,7 @@
 Pure functions of what the repository read; nothing here touches the database. Every
 stored string that reaches HTML goes through `html.escape`, and only http(s) URLs ever
 become links. The verdict's label and colour are those of the badge too
-(`views/presentation.py`).
+(`views/published/presentation.py`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import html
 from datetime import date, datetime
 
 from service.domain.subjects import SubjectType
-from service.views.presentation import BADGE_LABEL, clip, verdict_colour, verdict_label
-from service.views.published_schemas import PublicSubject
+from service.views.published.presentation import BADGE_LABEL, clip, verdict_colour, verdict_label
+from service.views.published.schemas import PublicSubject
 
 QUOTE_LIMIT = 280
 TITLE_LIMIT = 200

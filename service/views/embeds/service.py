@@ -7,7 +7,7 @@ from uuid import UUID
 from service.domain.subjects import SubjectType
 from service.kit.db import Connection
 from service.views.embeds import render
-from service.views.published import embed_url, oembed_url, published_subject, record_url
+from service.views.published.service import embed_url, oembed_url, published_subject, record_url
 
 
 async def card(conn: Connection, subject_type: SubjectType, id: UUID, base_url: str) -> str:

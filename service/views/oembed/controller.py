@@ -1,5 +1,5 @@
 """The HTTP route for oEmbed 1.0: the embed code of a statement's or document's card,
-for a CMS given its URL; public content (see `views/public_responses.py`)."""
+for a CMS given its URL; public content (see `views/published/responses.py`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from service.kit.db import ReadDb
 from service.kit.errors import PROBLEM_MEDIA_TYPE, ApiError, Problem
 from service.views.oembed import service
 from service.views.oembed.schemas import OEmbed
-from service.views.public_responses import PUBLIC_HEADERS, SAME_FOR_EVERYONE, public_response
+from service.views.published.responses import PUBLIC_HEADERS, SAME_FOR_EVERYONE, public_response
 from service.web import http
 from service.web.auth import public_read
 

@@ -12,8 +12,13 @@ from service.domain.subjects import SubjectType
 from service.kit.db import Connection
 from service.kit.errors import NotFound
 from service.views.oembed.schemas import OEmbed
-from service.views.presentation import clip
-from service.views.published import PROVIDER_NAME, SUBJECT_TYPES, embed_url, published_subject
+from service.views.published.presentation import clip
+from service.views.published.service import (
+    PROVIDER_NAME,
+    SUBJECT_TYPES,
+    embed_url,
+    published_subject,
+)
 
 EMBED_WIDTH = 560
 EMBED_HEIGHT = 360

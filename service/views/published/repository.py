@@ -1,4 +1,4 @@
-"""SQL of the public read of one statement or document (`published.py`): one statement
+"""SQL of the public read of one statement or document (`service.py`): one statement
 per read, public audience only. The card, oEmbed and ClaimReview read the subject here;
 the badges' own query (views/badges/repository.py) shares its live-and-public condition.
 
@@ -16,7 +16,7 @@ from service.domain import appearances
 from service.domain.subjects import SubjectType
 from service.domain.verification import CURRENT_ASSESSMENT, verification_json
 from service.kit.db import Connection
-from service.views.published_schemas import PublicSubject
+from service.views.published.schemas import PublicSubject
 
 # Each subject type's table and the alias its queries use.
 SUBJECT_TABLES = {

@@ -34,7 +34,7 @@ ETAG_HEADER = ResponseHeader(
     value="",  # documents the header as a string; never sent as is
 )
 PUBLIC_HEADERS = [ETAG_HEADER, CACHE_CONTROL_HEADER]
-# Read with the public audience whoever asks (published_repository.py, and the badges'
+# Read with the public audience whoever asks (published/repository.py, and the badges'
 # repository): no Vary: Authorization.
 SAME_FOR_EVERYONE = {SAME_FOR_EVERY_CALLER: True}
 

@@ -1,5 +1,5 @@
 """What the public read of one statement or document returns: `PublicSubject` and its
-parts, decoded from the JSON that `published_repository.py` builds. The card, oEmbed and
+parts, decoded from the JSON that `repository.py` builds. The card, oEmbed and
 ClaimReview show it; none of these structs is an answer of the API itself.
 """
 

@@ -15,11 +15,11 @@ from litestar.datastructures import State
 
 from service.domain.subjects import SubjectType, Verdict
 from service.settings import Settings
-from service.views import presentation
 from service.views.badges import cache as cache_module
 from service.views.badges import render
 from service.views.badges.cache import NOTIFICATION_KIND, BadgeCache
 from service.views.badges.service import RENDERED_BADGES
+from service.views.published import presentation
 from tests import keys
 from tests.distribution.support import (
     PUBLIC_CACHE_CONTROL,
