@@ -30,7 +30,7 @@ from service.domain.subjects import (
 )
 from service.kit.db import Connection
 from service.kit.errors import FieldError, InvalidInput, NotFound
-from service.kit.sql import Conditions, Position, keyset_page
+from service.kit.sql import Conditions, Position, keyset_page, like_pattern
 from service.web.auth import Audience
 from service.web.http import IfMatch, decode_cursor, trim_page
 
@@ -310,3 +310,27 @@ class ResourceService(ABC, Generic[T]):
         # Deleting a statement or a document takes its relations with it: the database
         # does that on this event (migration 0007).
         await record_event(conn, self.resource_type, id, EventAction.DELETED, version, actor)
+
+
+class NamedResourceService(ResourceService[T]):
+    """A resource that callers find by name (organizations, people): its list matches
+    `q` against names with typos forgiven, newest first."""
+
+    # The repository's name condition: {0} is the query, {1} its ILIKE pattern.
+    name_match: str
+
+    async def list(
+        self,
+        conn: Connection,
+        *,
+        q: str | None,
+        updated_since: datetime | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Page[T]:
+        conditions = Conditions()
+        if q:
+            conditions.add(self.name_match, q, like_pattern(q))
+        if updated_since:
+            conditions.add(f"{self.table.alias}.updated_at >= {{}}", updated_since)
+        return await self.page(conn, conditions, cursor, limit)

@@ -24,7 +24,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody
 
-from service.domain.crud import ResourceService
+from service.domain.crud import NamedResourceService, ResourceService
 from service.domain.history.schemas import HistoryPage
 from service.kit.db import ReadDb, WriteTx
 from service.web import http
@@ -39,6 +39,17 @@ class Texts:
     description: str | None = None
     # Extra statuses beyond the operation's usual ones (e.g. 409).
     also: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class NamedList:
+    """The list of a resource found by name (`crud.NamedResourceService`): `plural`
+    makes its operation id and summary (`ListPeople`, "List people, newest first"),
+    `function` its handler name, `page` its response Struct."""
+
+    plural: str
+    function: str
+    page: type[Any]
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,9 @@ class ResourceRoutes:
     create_texts: Texts | None = None
     update_texts: Texts | None = None
     delete_texts: Texts | None = None
+    # The list too, for resources whose only filter is the name (the others' filters
+    # are their own, written in their controllers).
+    named_list: NamedList | None = None
 
 
 def _named(function: Callable[..., Any], name: str) -> Callable[..., Any]:
@@ -107,6 +121,32 @@ def standard_routes(spec: ResourceRoutes) -> dict[str, HTTPRouteHandler]:
         responses=http.responses((*http.CREATE, *create_texts.also)),
         response_headers=[http.ETAG_HEADER, http.LOCATION_HEADER],
     )(_named(create_resource, f"create_{spec.function}"))
+
+    if spec.named_list is not None:
+        named = spec.named_list
+        if not isinstance(service, NamedResourceService):
+            raise TypeError(f"{spec.name}: a named list needs a NamedResourceService")
+        names: NamedResourceService[Any] = service
+
+        async def list_by_name(
+            self: Any,
+            db: ReadDb,
+            q: http.NameQuery = None,
+            updated_since: http.UpdatedSince = None,
+            cursor: http.Cursor = None,
+            limit: http.Limit = 25,
+        ) -> named.page:  # type: ignore[name-defined]
+            page = await names.list(
+                db, q=q, updated_since=updated_since, cursor=cursor, limit=limit
+            )
+            return named.page(items=page.items, next_cursor=page.next_cursor)
+
+        handlers[f"list_{named.function}"] = get(
+            "/",
+            operation_id=f"List{named.plural}",
+            summary=f"List {named.plural.lower()}, newest first",
+            responses=http.responses(http.LIST),
+        )(_named(list_by_name, f"list_{named.function}"))
 
     async def get_resource(
         self: Any,

@@ -7,24 +7,24 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from service.domain import appearances, verification
-from service.domain.crud import Page, Reference, ResourceService
+from service.domain.crud import Page, Reference
 from service.domain.documents import repository
 from service.domain.documents.schemas import Document, DocumentKind
 from service.domain.history.schemas import ResourceType
+from service.domain.subject_service import SubjectService
 from service.domain.subjects import ORGANIZATIONS, PEOPLE, Verdict
 from service.kit.db import Connection
-from service.kit.sql import Conditions
 from service.web.auth import Audience
 
 
-class DocumentService(ResourceService[Document]):
+class DocumentService(SubjectService[Document]):
     table = repository.documents
     resource_type = ResourceType.DOCUMENT
-    child_fields = frozenset({"appearances"})
+    owner = "document_id"
+    text_match = repository.MATCHES_TEXT
 
     def references(self, values: dict[str, Any]) -> Sequence[Reference]:
-        refs = appearances.publisher_references(values)
+        refs = list(super().references(values))
         if values.get("issuer_id"):
             refs.append(Reference("issuer_id", ORGANIZATIONS, values["issuer_id"]))
         if values.get("author_id"):
@@ -33,10 +33,6 @@ class DocumentService(ResourceService[Document]):
 
     async def insert(self, conn: Connection, data: Any, id: UUID | None) -> UUID:
         return await repository.insert(conn, data, id)
-
-    async def replace_children(self, conn: Connection, id: UUID, values: dict[str, Any]) -> None:
-        if "appearances" in values:
-            await appearances.replace(conn, "document_id", id, values["appearances"])
 
     async def list(
         self,
@@ -52,19 +48,13 @@ class DocumentService(ResourceService[Document]):
         limit: int,
         audience: Audience = Audience.NEWSROOM,
     ) -> Page[Document]:
-        conditions = Conditions()
-        if q:
-            conditions.add(repository.MATCHES_TEXT, q)
-        if updated_since:
-            conditions.add("d.updated_at >= {}", updated_since)
-        if tag:
-            conditions.add("d.tags @> ARRAY[{}::text]", tag)
+        conditions = self.shared_conditions(
+            q=q, updated_since=updated_since, tag=tag, verdict=verdict
+        )
         if issuer_id:
             conditions.add("d.issuer_id = {}", issuer_id)
         if kind:
             conditions.add("d.kind = {}", kind)
-        if verdict:
-            conditions.add(verification.current_verdict_is("d.id"), verdict)
         return await self.page(conn, conditions, cursor, limit, audience)
 
 

@@ -7,35 +7,32 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from service.domain import appearances, verification
-from service.domain.crud import Page, Reference, ResourceService
+from service.domain import verification
+from service.domain.crud import Page, Reference
 from service.domain.history.schemas import ResourceType
 from service.domain.statements import repository
 from service.domain.statements.schemas import Statement
+from service.domain.subject_service import SubjectService
 from service.domain.subjects import PEOPLE, Verdict
 from service.domain.visibility import published_subject
 from service.kit.db import Connection
-from service.kit.sql import Conditions
 from service.web.auth import Audience
 
 
-class StatementService(ResourceService[Statement]):
+class StatementService(SubjectService[Statement]):
     table = repository.statements
     resource_type = ResourceType.STATEMENT
-    child_fields = frozenset({"appearances"})
+    owner = "statement_id"
+    text_match = repository.MATCHES_TEXT
 
     def references(self, values: dict[str, Any]) -> Sequence[Reference]:
-        refs = appearances.publisher_references(values)
+        refs = list(super().references(values))
         if values.get("speaker_id"):
             refs.append(Reference("speaker_id", PEOPLE, values["speaker_id"]))
         return refs
 
     async def insert(self, conn: Connection, data: Any, id: UUID | None) -> UUID:
         return await repository.insert(conn, data, id)
-
-    async def replace_children(self, conn: Connection, id: UUID, values: dict[str, Any]) -> None:
-        if "appearances" in values:
-            await appearances.replace(conn, "statement_id", id, values["appearances"])
 
     async def list(
         self,
@@ -53,21 +50,15 @@ class StatementService(ResourceService[Statement]):
         limit: int,
         audience: Audience = Audience.NEWSROOM,
     ) -> Page[Statement]:
-        conditions = Conditions()
-        if q:
-            conditions.add(repository.MATCHES_TEXT, q)
-        if updated_since:
-            conditions.add("s.updated_at >= {}", updated_since)
-        if tag:
-            conditions.add("s.tags @> ARRAY[{}::text]", tag)
+        conditions = self.shared_conditions(
+            q=q, updated_since=updated_since, tag=tag, verdict=verdict
+        )
         if speaker_id:
             conditions.add("s.speaker_id = {}", speaker_id)
         if said_after:
             conditions.add("s.said_at > {}", said_after)
         if said_before:
             conditions.add("s.said_at < {}", said_before)
-        if verdict:
-            conditions.add(verification.current_verdict_is("s.id"), verdict)
         if related_to:
             conditions.add(verification.related_to("s.id"), related_to)
             if audience is Audience.PUBLIC:
