@@ -7,7 +7,14 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+_PACKAGE = Path(__file__).resolve().parents[1]
+# An installed wheel carries the migrations inside the package (pyproject.toml); in a
+# checkout they sit beside it.
+MIGRATIONS = next(
+    folder
+    for folder in (_PACKAGE / "migrations", _PACKAGE.parent / "migrations")
+    if (folder / "env.py").is_file()
+)
 
 
 def alembic_config(database_url: str) -> Config:
