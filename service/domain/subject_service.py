@@ -12,6 +12,7 @@ from uuid import UUID
 from service.domain import appearances, verification
 from service.domain.crud import Reference, ResourceService, T
 from service.domain.subjects import Verdict
+from service.kit import text_query
 from service.kit.db import Connection
 from service.kit.sql import Conditions
 
@@ -21,7 +22,8 @@ class SubjectService(ResourceService[T]):
 
     # The appearances column that points at this resource's table.
     owner: appearances.Owner
-    # The repository's full-text condition ({} is the query).
+    # The repository's full-text condition: the query in web-search syntax, then its
+    # prefixes (kit/text_query.py).
     text_match: str
     child_fields = frozenset({"appearances"})
 
@@ -39,12 +41,21 @@ class SubjectService(ResourceService[T]):
         updated_since: datetime | None,
         tag: str | None,
         verdict: Verdict | None,
+        language: str | None = None,
     ) -> Conditions:
-        """The filters statements and documents have in common; each adds its own."""
+        """The filters statements and documents have in common; each adds its own.
+        `language` is a BCP 47 tag: `ar` also finds `ar-IQ`."""
         alias = self.table.alias
         conditions = Conditions()
         if q:
-            conditions.add(self.text_match, q)
+            query = text_query.parse(q)
+            conditions.add(self.text_match, query.text, query.prefixes)
+        if language:
+            conditions.add(
+                f"(lower({alias}.language) = lower({{0}})"
+                f" OR lower({alias}.language) LIKE lower({{0}}) || '-%')",
+                language,
+            )
         if updated_since:
             conditions.add(f"{alias}.updated_at >= {{}}", updated_since)
         if tag:

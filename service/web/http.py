@@ -362,12 +362,22 @@ UpdatedSince = Annotated[
 FullText = Annotated[
     str | None,
     QueryParameter(
-        max_length=1000, description='Full-text query: words, "quoted phrases", -excluded, or.'
+        max_length=1000,
+        description='Full-text query in every language: words, "quoted phrases", -excluded,'
+        " or, and `word*` for words that start with it.",
     ),
 ]
 NameQuery = Annotated[
     str | None,
     QueryParameter(max_length=500, description="Typo-tolerant match on names (and aliases)."),
+]
+LanguageFilter = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=100,
+        pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$",
+        description="Only items in this language (BCP 47): `ar` also matches `ar-IQ`.",
+    ),
 ]
 TagFilter = Annotated[
     str | None, QueryParameter(max_length=100, description="Only items with this tag.")

@@ -51,6 +51,7 @@ class DocumentController(ResourceController, routes=DOCUMENT_ROUTES):
         q: http.FullText = None,
         updated_since: http.UpdatedSince = None,
         tag: http.TagFilter = None,
+        language: http.LanguageFilter = None,
         issuer_id: Annotated[
             UUID | None, QueryParameter(description="Only documents this organization issued.")
         ] = None,
@@ -69,6 +70,7 @@ class DocumentController(ResourceController, routes=DOCUMENT_ROUTES):
             q=q,
             updated_since=updated_since,
             tag=tag,
+            language=language,
             issuer_id=issuer_id,
             kind=kind,
             verdict=verdict,

@@ -44,7 +44,8 @@ VALUES (coalesce($1, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $1
 RETURNING id
 """
 
-MATCHES_TEXT = "d.search @@ websearch_to_tsquery('english', {})"
+# The query in every language the record holds, prefixes included (migration 0008).
+MATCHES_TEXT = "d.search @@ search_query({}, {}::text[])"
 
 
 async def insert(conn: Connection, data: DocumentCreate, id: UUID | None) -> UUID:

@@ -41,6 +41,7 @@ class DocumentService(SubjectService[Document]):
         q: str | None,
         updated_since: datetime | None,
         tag: str | None,
+        language: str | None,
         issuer_id: UUID | None,
         kind: DocumentKind | None,
         verdict: Verdict | None,
@@ -49,7 +50,7 @@ class DocumentService(SubjectService[Document]):
         audience: Audience = Audience.NEWSROOM,
     ) -> Page[Document]:
         conditions = self.shared_conditions(
-            q=q, updated_since=updated_since, tag=tag, verdict=verdict
+            q=q, updated_since=updated_since, tag=tag, verdict=verdict, language=language
         )
         if issuer_id:
             conditions.add("d.issuer_id = {}", issuer_id)

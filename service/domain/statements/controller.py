@@ -51,6 +51,7 @@ class StatementController(ResourceController, routes=STATEMENT_ROUTES):
         q: http.FullText = None,
         updated_since: http.UpdatedSince = None,
         tag: http.TagFilter = None,
+        language: http.LanguageFilter = None,
         speaker_id: Annotated[
             UUID | None, QueryParameter(description="Only statements by this person.")
         ] = None,
@@ -76,6 +77,7 @@ class StatementController(ResourceController, routes=STATEMENT_ROUTES):
             q=q,
             updated_since=updated_since,
             tag=tag,
+            language=language,
             speaker_id=speaker_id,
             said_after=said_after,
             said_before=said_before,

@@ -41,6 +41,7 @@ class StatementService(SubjectService[Statement]):
         q: str | None,
         updated_since: datetime | None,
         tag: str | None,
+        language: str | None,
         speaker_id: UUID | None,
         said_after: datetime | None,
         said_before: datetime | None,
@@ -51,7 +52,7 @@ class StatementService(SubjectService[Statement]):
         audience: Audience = Audience.NEWSROOM,
     ) -> Page[Statement]:
         conditions = self.shared_conditions(
-            q=q, updated_since=updated_since, tag=tag, verdict=verdict
+            q=q, updated_since=updated_since, tag=tag, verdict=verdict, language=language
         )
         if speaker_id:
             conditions.add("s.speaker_id = {}", speaker_id)

@@ -37,9 +37,10 @@ class SearchController(Controller):
             QueryParameter(
                 max_length=20_000,
                 description=(
-                    'What people type: words, "quoted phrases", -excluded words, or. '
-                    "Statements also match their speaker's name. Only the first 1000 "
-                    "characters are searched."
+                    'What people type: words, "quoted phrases", -excluded words, or, and '
+                    "`word*` for words that start with it. Every language matches, each "
+                    "stemmed by its own rules. Statements also match their speaker's name. "
+                    "Only the first 1000 characters are searched."
                 ),
             ),
         ],
@@ -51,6 +52,7 @@ class SearchController(Controller):
                 description="Comma-separated: statement, document (default both).",
             ),
         ] = "statement,document",
+        language: http.LanguageFilter = None,
         cursor: http.Cursor = None,
         limit: http.Limit = 25,
     ) -> SearchResults:
@@ -58,4 +60,4 @@ class SearchController(Controller):
             wanted = {SubjectType(t.strip()) for t in types.split(",") if t.strip()}
         except ValueError:
             raise invalid_field("types", "each type must be statement or document") from None
-        return await search(db, q, wanted or set(SubjectType), cursor, limit, audience)
+        return await search(db, q, wanted or set(SubjectType), cursor, limit, audience, language)

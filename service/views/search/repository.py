@@ -31,12 +31,19 @@ _HEADLINE_OPTIONS = (
 # joining the matches back to statements and people, takes a third less time on the
 # benchmark's corpus (`make bench`). Every match is ranked, one page is kept, and
 # only then are snippets and items built: ts_headline re-parses the text, so it runs
-# on at most `limit` rows.
-TSQUERY = "websearch_to_tsquery('english', $1)"
+# on at most `limit` rows. The query is parsed under every language the record holds
+# (`search_query`, migration 0008); each row is indexed, and its snippet highlighted, by
+# the rules of its own language.
+TSQUERY = "search_query($1, $7::text[])"
+IN_LANGUAGE = (
+    "AND ($8::text IS NULL OR lower({alias}.language) = lower($8)"
+    " OR lower({alias}.language) LIKE lower($8) || '-%')"
+)
 
 
 def _search_sql(public: bool) -> str:
     only_public = "AND {alias}.visibility = 'public'" if public else ""
+    only_public += " " + IN_LANGUAGE
     statement_item = PUBLIC_STATEMENT_ITEM_JSON if public else STATEMENT_ITEM_JSON
     document_item = PUBLIC_DOCUMENT_ITEM_JSON if public else DOCUMENT_ITEM_JSON
     return f"""
@@ -69,9 +76,9 @@ page AS (
 SELECT coalesce(json_agg(json_build_object(
     'type', page.type, 'id', page.id, 'score', page.score,
     'snippet', CASE page.type
-        WHEN 'statement' THEN ts_headline('english', s.text || ' — ' || coalesce(s.context, ''),
+        WHEN 'statement' THEN ts_headline(text_search_config(s.language), s.text || ' — ' || coalesce(s.context, ''),
                                           {TSQUERY}, '{_HEADLINE_OPTIONS}')
-        ELSE ts_headline('english', d.title || ' — ' || coalesce(d.summary, '') || ' '
+        ELSE ts_headline(text_search_config(d.language), d.title || ' — ' || coalesce(d.summary, '') || ' '
                          || coalesce(left(d.body_text, 20000), ''), {TSQUERY}, '{_HEADLINE_OPTIONS}')
     END,
     'item', CASE page.type WHEN 'statement' THEN {statement_item} ELSE {document_item} END
@@ -88,7 +95,9 @@ SEARCH = {audience: _search_sql(audience is Audience.PUBLIC) for audience in Aud
 async def search(
     conn: Connection,
     q: str,
+    prefixes: list[str],
     *,
+    language: str | None,
     statements: bool,
     documents: bool,
     after: tuple[float, UUID] | None,
@@ -103,5 +112,29 @@ async def search(
         after[0] if after else None,
         after[1] if after else None,
         limit,
+        prefixes,
+        language,
     )
     return msgspec.json.decode(raw, type=list[SearchHit])
+
+
+# For each typed word the record does not contain, the most similar word it does
+# (pg_trgm's `%`, served by the trigram index on search_words; its threshold is the
+# extension's default, 0.3), ties by the word itself.
+SUGGEST_WORDS = """
+SELECT w.word AS typed, best.word AS suggested
+FROM unnest($1::text[]) AS w (word)
+CROSS JOIN LATERAL (
+    SELECT sw.word FROM search_words sw
+    WHERE sw.word % w.word
+    ORDER BY similarity(sw.word, w.word) DESC, sw.word
+    LIMIT 1
+) AS best
+WHERE NOT EXISTS (SELECT 1 FROM search_words known WHERE known.word = w.word)
+"""
+
+
+async def suggest_words(conn: Connection, words: list[str]) -> dict[str, str]:
+    """The correction of each word of `words` that the record does not contain."""
+    rows = await conn.fetch(SUGGEST_WORDS, words)
+    return {row["typed"]: row["suggested"] for row in rows}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -22,6 +23,15 @@ class SearchHit(msgspec.Struct, kw_only=True):
 class SearchResults(msgspec.Struct, kw_only=True):
     items: list[SearchHit]
     next_cursor: str | None
+    suggestion: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="When the query found nothing or very little and a spelling "
+            "correction finds more: the corrected query, whose hits `items` are "
+            '("results for ..."). Otherwise null. Later pages (with `cursor`) page '
+            "through the corrected query: send `q=<suggestion>`."
+        ),
+    ] = None
 
 
 class SearchPosition(msgspec.Struct, array_like=True, frozen=True):

@@ -157,6 +157,9 @@ async def test_search_and_filters_use_their_indexes(db):
             .replace("$4::real", "NULL::real")
             .replace("$5::uuid", "NULL::uuid")
             .replace("$6", "25")
+            .replace("$7::text[]", "'{}'::text[]")
+            .replace("$8::text", "NULL::text")
+            .replace("$8", "NULL")
         )
     )
     assert "statements_search" in plan, plan
