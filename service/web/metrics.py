@@ -387,9 +387,10 @@ class MetricsController(Controller):
         summary="Prometheus metrics (for the monitoring network)",
         description=(
             "Request counts and latencies by route template and status, database pool "
-            "use, the webhook outbox's backlog and failures, and process metrics, in the "
-            "Prometheus text format (OpenMetrics when asked for in `Accept`). Needs no "
-            "key: keep it off the public network."
+            "use, reads that fell back from the replica to the primary, the webhook "
+            "outbox's backlog and failures, and process metrics, in the Prometheus text "
+            "format (OpenMetrics when asked for in `Accept`). Needs no key: keep it off "
+            "the public network."
         ),
         media_type="text/plain",
         responses={
