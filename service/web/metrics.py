@@ -8,6 +8,11 @@ What is measured:
 - `vr_db_pool_connections{pool, state}` (`in_use`, `idle`) and
   `vr_db_pool_max_connections{pool}` for the `primary` pool and, with
   DATABASE_READ_URL, the `replica` pool.
+- `vr_db_replica_fallbacks_total{reason}`: reads that could have come from the replica
+  but were served by the primary (service/web/transactions.py), because no replica
+  connection came in time (`timeout`) or the replica could not be reached
+  (`connection_error`). Both reasons are exposed from the start, at 0, and so is the
+  counter without a replica, so that rules and dashboards see a series, not a gap.
 - `vr_webhook_outbox_backlog` (deliveries pending or awaiting a retry),
   `vr_webhook_outbox_failing` (those whose last attempt failed) and
   `vr_webhook_outbox_overdue_seconds` (how late the most overdue one is: a stuck worker
@@ -15,6 +20,11 @@ What is measured:
   `vr_webhook_outbox_up` is 0 when that query could not answer (the table does not
   exist yet, the database is down or slow).
 - `process_*` (CPU, memory, file descriptors) and, with one worker, `python_*`.
+
+Names follow Prometheus's conventions (base units, `_total` on counters only), and
+`promtool check metrics` accepts the exposition without a warning
+(tests/ops/test_monitoring.py, which also keeps the alerting rules in
+deploy/prometheus/ and the dashboard in deploy/grafana/ naming only these metrics).
 
 The hot path costs one dict lookup and two additions per request: each process adds
 its requests into a plain dict (no lock: everything runs on the event loop), and
@@ -46,7 +56,7 @@ import os
 from bisect import bisect_left
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
-from typing import Any
+from typing import Any, Literal, get_args
 
 import asyncpg
 import msgspec
@@ -60,12 +70,19 @@ from prometheus_client import (
     Histogram,
     PlatformCollector,
     ProcessCollector,
+    disable_created_metrics,
     multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 
 log = logging.getLogger("service.metrics")
+
+# Without this, each counter and histogram child also exposes a `..._created` gauge: in
+# the text format Prometheus stores it as one more series per label set, and reads no
+# creation time from it. Multiprocess mode never exposes them, so this also makes one
+# worker and several expose the same families. (It applies to metrics created after it.)
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Seconds; from a cache hit to a request stuck behind the statement timeout.
@@ -76,6 +93,8 @@ FLUSH_INTERVAL_SECONDS = 1.0
 OUTBOX_TIMEOUT_SECONDS = 0.5
 LABELS = ("method", "route", "status")
 UNMATCHED = "unmatched"
+# Why a read meant for the replica was served by the primary.
+ReplicaFallbackReason = Literal["timeout", "connection_error"]
 
 # Uses the partial index webhook_deliveries_due (status IN ('pending', 'failed')): its
 # cost follows the backlog, not the history of deliveries.
@@ -239,6 +258,17 @@ class Metrics:
             registry=own,
             multiprocess_mode="livesum",
         )
+        replica_fallbacks = Counter(
+            "vr_db_replica_fallbacks",
+            "Reads that could have used the replica but were served by the primary, by "
+            "reason (timeout: no replica connection in time; connection_error: replica "
+            "unreachable).",
+            ("reason",),
+            registry=own,
+        )
+        self._replica_fallbacks = {
+            reason: replica_fallbacks.labels(reason) for reason in get_args(ReplicaFallbackReason)
+        }
         self.outbox = _OutboxCollector()
         self.registry.register(self.outbox)
         self._process: _ProcessPublisher | None = None
@@ -261,6 +291,11 @@ class Metrics:
             sums = self._pending[key] = [0.0] * _SLOTS
         sums[bisect_left(BUCKETS, seconds)] += 1
         sums[-1] += seconds
+
+    def replica_fallback(self, reason: ReplicaFallbackReason) -> None:
+        """Count one read sent to the primary because the replica failed it (rare: the
+        counter is written at once, not batched like `observe`)."""
+        self._replica_fallbacks[reason].inc()
 
     def flush(self) -> None:
         """Move the requests counted since the last flush into the Prometheus metrics,
@@ -352,9 +387,10 @@ class MetricsController(Controller):
         summary="Prometheus metrics (for the monitoring network)",
         description=(
             "Request counts and latencies by route template and status, database pool "
-            "use, the webhook outbox's backlog and failures, and process metrics, in the "
-            "Prometheus text format (OpenMetrics when asked for in `Accept`). Needs no "
-            "key: keep it off the public network."
+            "use, reads that fell back from the replica to the primary, the webhook "
+            "outbox's backlog and failures, and process metrics, in the Prometheus text "
+            "format (OpenMetrics when asked for in `Accept`). Needs no key: keep it off "
+            "the public network."
         ),
         media_type="text/plain",
         responses={

@@ -13,7 +13,8 @@ editor always sees their own writes at once; every write, the authentication of 
 the badge cache and the export use the primary too, and so does any handler whose
 `opt` sets READ_FROM_PRIMARY (the change feed, whose horizon is only meaningful there).
 When the replica cannot be reached, those reads fall back to the primary rather than
-fail.
+fail, and `vr_db_replica_fallbacks_total` counts each one (service/web/metrics.py): the
+primary then carries the replica's load, which the logs say only once in 30 s.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from service.kit.db import CONNECTION_ERRORS, Connection, acquire
 from service.settings import Settings
 from service.web import idempotency
 from service.web.auth import Audience
+from service.web.metrics import Metrics
 
 log = logging.getLogger("service.db")
 
@@ -77,7 +79,11 @@ async def provide_read_connection(
             connection = await read_pool.acquire(timeout=settings.db_acquire_timeout_seconds)
         except _REPLICA_UNAVAILABLE as exc:
             _warn_replica_unreachable(exc)
-            if not isinstance(exc, TimeoutError):
+            metrics: Metrics = state.metrics
+            if isinstance(exc, TimeoutError):
+                metrics.replica_fallback("timeout")
+            else:
+                metrics.replica_fallback("connection_error")
                 await read_pool.expire_connections()
         else:
             try:

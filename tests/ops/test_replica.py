@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from devtools import devdb
 from devtools.devdb import PostgresNotFound
@@ -57,6 +58,18 @@ async def clusters() -> AsyncIterator[tuple[str, str, devdb.LocalCluster]]:
         if replica is not None:
             await asyncio.to_thread(replica.stop)
         await asyncio.to_thread(primary.stop)
+
+
+async def replica_fallbacks(client: httpx.AsyncClient) -> dict[str, float]:
+    """vr_db_replica_fallbacks_total by reason, from /metrics."""
+    response = await client.get("/metrics")
+    assert response.status_code == 200, response.text
+    return {
+        sample.labels["reason"]: sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+        if sample.name == "vr_db_replica_fallbacks_total"
+    }
 
 
 async def test_public_reads_come_from_the_replica(
@@ -126,9 +139,12 @@ async def test_public_reads_come_from_the_replica(
                 await eventually(caught_up)
                 assert (await partner.get(url)).status_code == 200
 
-            # A replica that cannot be reached: public reads fall back to the primary.
+            # A replica that cannot be reached: public reads fall back to the primary,
+            # and the metrics count each fallback.
+            assert await replica_fallbacks(public) == {"timeout": 0, "connection_error": 0}
             await asyncio.to_thread(replica.crash)
             fallback = await public.get(url)
             assert fallback.status_code == 200, fallback.text
+            assert await replica_fallbacks(public) == {"timeout": 0, "connection_error": 1}
     finally:
         standby.terminate()
