@@ -41,6 +41,24 @@ IN_LANGUAGE = (
 )
 
 
+# Newer material is not buried: a rank grows by 2 % for each year its subject is newer
+# than 2000 (said_at, dated_on, else when it was recorded). Measured from a fixed date,
+# not now(), so a score stays the same between the pages of one search (keyset paging).
+def _recency(moment_sql: str) -> str:
+    return (
+        f"(1 + 0.02 * greatest(0, extract(epoch FROM {moment_sql}::timestamptz"
+        " - timestamptz '2000-01-01T00:00:00Z') / 31557600))"
+    )
+
+
+STATEMENT_RANK = (
+    f"ts_rank_cd(s.search, {TSQUERY}) * {_recency('coalesce(s.said_at, s.created_at)')}"
+)
+DOCUMENT_RANK = (
+    f"ts_rank_cd(d.search, {TSQUERY}) * {_recency('coalesce(d.dated_on, d.created_at)')}"
+)
+
+
 def _search_sql(public: bool) -> str:
     only_public = "AND {alias}.visibility = 'public'" if public else ""
     only_public += " " + IN_LANGUAGE
@@ -53,18 +71,18 @@ WITH speakers AS (
     FROM people p WHERE to_tsvector('english', p.names) @@ {TSQUERY}
 ),
 hits AS (
-    SELECT 'statement' AS type, s.id, (ts_rank_cd(s.search, {TSQUERY})
+    SELECT 'statement' AS type, s.id, ({STATEMENT_RANK}
         + CASE WHEN s.speaker_id = ANY((SELECT named FROM speakers)::uuid[]) THEN 0.1 ELSE 0 END
         )::real AS score
     FROM statements s
     WHERE $2 AND s.deleted_at IS NULL AND s.search @@ {TSQUERY} {only_public.format(alias="s")}
     UNION
-    SELECT 'statement', s.id, (ts_rank_cd(s.search, {TSQUERY}) + 0.1)::real
+    SELECT 'statement', s.id, ({STATEMENT_RANK} + 0.1)::real
     FROM statements s
     WHERE $2 AND s.deleted_at IS NULL {only_public.format(alias="s")}
       AND s.speaker_id = ANY((SELECT live FROM speakers)::uuid[])
     UNION ALL
-    SELECT 'document', d.id, ts_rank_cd(d.search, {TSQUERY})::real
+    SELECT 'document', d.id, ({DOCUMENT_RANK})::real
     FROM documents d
     WHERE $3 AND d.deleted_at IS NULL AND d.search @@ {TSQUERY} {only_public.format(alias="d")}
 ),
