@@ -6,10 +6,10 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 PYTHON ?= python3
 
-.PHONY: help install run test fuzz bench lint format openapi client check-openapi clean-data
+.PHONY: help install run test fuzz bench lint format openapi client client-python client-typescript check-openapi clean-data
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
 
 $(UV):
 	@echo "installing uv (the Python package manager) for this user" >&2
@@ -58,12 +58,20 @@ format: install ## Format and fix what ruff can
 openapi: install ## Regenerate openapi/openapi.json from the app
 	$(UV) run python -m service openapi --output openapi/openapi.json
 
+client: client-python client-typescript ## Build both clients: Python into build/client/, the TypeScript types
+
 # The generator works offline; it runs ruff (from .venv) over what it writes.
 CLIENT_DIR ?= build/client
-client: install ## Generate the typed Python partner client into build/client/
+client-python: install ## Generate the typed Python partner client into build/client/
 	$(UV) run openapi-python-client generate --path openapi/openapi.json \
 		--config openapi/client-config.yaml --meta uv --output-path $(CLIENT_DIR) \
 		--overwrite --fail-on-warning
+
+# The locked npm packages, the types from openapi/openapi.json, checked, then compiled
+# into clients/typescript/dist/. Needs Node.js and npm (`scripts/ensure-test-tools node npm`).
+client-typescript: ## Generate and type-check the TypeScript client in clients/typescript/
+	cd clients/typescript && npm ci --no-audit --no-fund && npm run generate \
+		&& npm run typecheck && npm run build
 
 clean-data: ## Stop and delete the local PostgreSQL of `make run`
 	-$(UV) run python -m devtools.devdb stop --data-dir .data/postgres

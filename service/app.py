@@ -42,6 +42,7 @@ from service.views.records.controller import RecordController
 from service.views.search.controller import SearchController
 from service.web import idempotency, metrics, ratelimit, shutdown
 from service.web.auth import (
+    OPENAPI_SECURITY,
     OPENAPI_SECURITY_SCHEMES,
     ApiKeyAuthentication,
     DocumentSecurity,
@@ -199,6 +200,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             use_handler_docstrings=False,
             webhooks=OPENAPI_WEBHOOKS,
             components=Components(security_schemes=OPENAPI_SECURITY_SCHEMES),
+            security=OPENAPI_SECURITY,
         ),
         response_cache_config=ResponseCacheConfig(),
         # Logging is configured once per process by `serve` (service/web/logs.py); the

@@ -231,9 +231,18 @@ OPENAPI_SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
 }
 
 
+# The document's default, for every operation that does not say otherwise: a key is
+# optional (`{}` is the anonymous alternative). Public reads inherit it rather than
+# repeat it, because openapi-python-client (0.29) reads any operation-level `security`
+# as "a key is required", `{}` or not, and would type them as needing an
+# AuthenticatedClient; an operation without one takes a plain Client as well.
+OPENAPI_SECURITY: list[dict[str, list[str]]] = [{}, {SECURITY_SCHEME: []}]
+
+
 class DocumentSecurity(ReceiveRoutePlugin):
     """Declares in the OpenAPI document which operations need an API key (those with a
-    scope guard) and which take one optionally (public reads)."""
+    scope guard). The others, public reads among them, take one optionally: the
+    document's default, OPENAPI_SECURITY."""
 
     def receive_route(self, route: BaseRoute) -> None:
         if not isinstance(route, HTTPRoute):
@@ -242,8 +251,6 @@ class DocumentSecurity(ReceiveRoutePlugin):
             guards = {getattr(guard, "func", guard) for guard in handler.resolve_guards()}
             if guards & {requires_read, requires_write, requires_admin}:
                 handler.security = [{SECURITY_SCHEME: []}]
-            elif public_read in guards:
-                handler.security = [{}, {SECURITY_SCHEME: []}]
 
 
 # ---- dependencies -----------------------------------------------------------------------

@@ -6,14 +6,10 @@ follow the change feed."""
 from __future__ import annotations
 
 import asyncio
-import importlib
+import inspect
 import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
+import pkgutil
 from datetime import UTC, date, datetime
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 from uuid import UUID
@@ -21,57 +17,12 @@ from uuid import UUID
 import pytest
 
 from tests import keys
+from tests.distribution.python_client import SCHEMA, generated_module
 from tests.ops.support import LiveServer
-
-ROOT = Path(__file__).resolve().parents[2]
-SCHEMA = ROOT / "openapi" / "openapi.json"
-CONFIG = ROOT / "openapi" / "client-config.yaml"
-PACKAGE = "verification_record_client"
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
-    """The generated package, imported (as `make client` writes it, into a tmp dir)."""
-    output = tmp_path_factory.mktemp("client") / "verification-record-client"
-    # The generator runs ruff on its output: the one installed beside this Python.
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "openapi_python_client",
-            "generate",
-            "--path",
-            str(SCHEMA),
-            "--config",
-            str(CONFIG),
-            "--output-path",
-            str(output),
-            "--meta",
-            "uv",
-            "--fail-on-warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    printed = result.stdout + result.stderr
-    assert result.returncode == 0, printed
-    # Not a word of warning (about a schema it could not read, or a hook that failed).
-    assert printed.split() == ["Generating", str(output)], printed
-    sys.path.insert(0, str(output))
-    try:
-        yield importlib.import_module(PACKAGE)
-    finally:
-        sys.path.remove(str(output))
-        for name in [m for m in sys.modules if m == PACKAGE or m.startswith(f"{PACKAGE}.")]:
-            del sys.modules[name]
 
 
 def _import(name: str) -> Any:
-    return importlib.import_module(f"{PACKAGE}.{name}")
+    return generated_module(name)
 
 
 def test_every_model_is_a_named_schema_of_the_document(generated: ModuleType) -> None:
@@ -85,6 +36,54 @@ def test_every_model_is_a_named_schema_of_the_document(generated: ModuleType) ->
     assert "AssessmentState" in str(list_assessments.asyncio.__annotations__["state"])
     # Operation ids read as method names: GetOembed is `get_oembed`, not `get_o_embed`.
     assert _import("api.embeds.get_oembed").asyncio
+
+
+def _operations() -> dict[str, ModuleType]:
+    """Every generated operation module, by its operation id as written in the schema
+    (module `get_oembed` is GetOembed: the same letters, without the underscores)."""
+    api = _import("api")
+    modules = {}
+    for tag in pkgutil.iter_modules(api.__path__):
+        package = _import(f"api.{tag.name}")
+        for operation in pkgutil.iter_modules(package.__path__):
+            modules[operation.name.replace("_", "")] = _import(f"api.{tag.name}.{operation.name}")
+    return modules
+
+
+def test_every_operation_is_generated_and_public_reads_take_a_plain_client(
+    generated: ModuleType,
+) -> None:
+    """The generator reads an operation-level `security` as "needs a key": only the
+    operations that need one say so, and the document's default says a key is optional.
+    So the public reads take a plain `Client`; the feed, the export and every write take
+    an `AuthenticatedClient` only."""
+    document = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    assert document["security"] == [{}, {"ApiKey": []}]
+    modules = _operations()
+    needs_key, public = set(), set()
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            module = modules.pop(operation["operationId"].lower())
+            client = inspect.signature(module.asyncio_detailed).parameters["client"].annotation
+            if "security" in operation:
+                assert operation["security"] == [{"ApiKey": []}], (method, path)
+                assert client is generated.AuthenticatedClient, (method, path)
+                needs_key.add(operation["operationId"])
+            else:
+                assert client == generated.AuthenticatedClient | generated.Client, (method, path)
+                public.add((method, path))
+    assert modules == {}, "generated, but not in the schema"
+    assert {"ListChanges", "ExportRecords", "CreateStatement", "UpdateDocument"} <= needs_key
+    public_reads = {
+        ("get", path)
+        for path in document["paths"]
+        if path.startswith(("/v1/", "/embed/"))
+        and not path.startswith(("/v1/changes", "/v1/export", "/v1/api-keys", "/v1/webhooks"))
+        and "get" in document["paths"][path]
+    }
+    assert public_reads <= public
+    assert all(method == "get" for method, _ in public)
+    assert ("get", "/v1/search") in public and ("get", "/v1/documents/{id}/record") in public
 
 
 @pytest.mark.quiet_server  # it follows the change feed (tests/conftest.py)

@@ -38,6 +38,12 @@ The export is the published record for every caller, `write` and `admin` keys
 included: internal documents and statements, drafts, and deleted resources are never
 in it.
 
+The lines are sent as `application/x-ndjson`. A client that asks for `text/plain`
+(`Accept: text/plain`) gets the same bytes labelled `text/plain; charset=utf-8`, for
+tools that read text but know no NDJSON. A generated client's `ExportRecords` reads
+the whole body before it returns; to handle lines as they arrive, read the response as a
+stream (the README shows how with the generated Python client).
+
 The `Changes-Cursor` response header is a `GET /v1/changes` cursor taken at the
 export's moment: to seed a copy, load the export, then follow the feed from that
 cursor. Nothing that changed during or after the export is missed (a few changes
@@ -72,22 +78,30 @@ CHANGES_CURSOR_HEADER = ResponseHeader(
 )
 
 
+# What the export may be sent as, the default first. Generators that know no NDJSON
+# (openapi-python-client warns on it and drops the operation) read the text/plain one.
+TEXT = "text/plain"
+MEDIA_TYPES = [NDJSON, TEXT]
+
+
 @dataclass
 class ExportOperation(Operation):
-    """The OpenAPI operation of the export: its 200 is text, one JSON object per line
-    (Litestar documents a Stream's body as anything at all)."""
+    """The OpenAPI operation of the export: its 200 is text, one JSON object per line,
+    as NDJSON or (asked for) text/plain. Litestar documents a Stream's body as anything
+    at all."""
 
     def __post_init__(self) -> None:
         ok = (self.responses or {}).get("200")
         if isinstance(ok, OpenAPIResponse):
             ok.content = {
-                NDJSON: OpenAPIMediaType(
+                media_type: OpenAPIMediaType(
                     schema=Schema(
                         type=OpenAPIType.STRING,
                         description="Lines of JSON objects, each ending with a newline.",
                     ),
                     examples={"organization": Example(summary="A line", value=EXAMPLE_LINE)},
                 )
+                for media_type in MEDIA_TYPES
             }
 
 
@@ -108,6 +122,12 @@ class ExportController(Controller):
         responses=http.responses((503,)),
     )
     async def export_records(self, request: Request[Any, Any, Any]) -> Stream:
+        # Anything but a preference for text/plain (no Accept, */*, application/json)
+        # gets NDJSON, as before there was a choice.
+        media_type = request.accept.best_match(MEDIA_TYPES, default=NDJSON)
+        # Named as a header: a Stream's own media_type loses to the handler's (Litestar
+        # 2.x), and the handler's stays NDJSON, the default the API documents.
+        content_type = f"{TEXT}; charset=utf-8" if media_type == TEXT else NDJSON
         changes_cursor, lines = await open_export(request.app.state)
 
         # Litestar does not close the iterator when the client goes away mid-stream;
@@ -118,7 +138,11 @@ class ExportController(Controller):
 
         return Stream(
             lines,
-            media_type=NDJSON,
-            headers={CHANGES_CURSOR: changes_cursor},
+            headers={
+                "Content-Type": content_type,
+                CHANGES_CURSOR: changes_cursor,
+                # Caches keep one copy per media type (the hook adds Authorization).
+                "Vary": "Accept",
+            },
             background=BackgroundTask(close),
         )

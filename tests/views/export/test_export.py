@@ -136,6 +136,24 @@ async def test_export_writes_values_as_the_json_api_does(client):
     assert statement_line == b'{"type":"statement",' + got.content[1:]
 
 
+async def test_export_is_text_plain_for_a_client_that_asks(client):
+    """The same bytes, labelled text/plain for tools that know no NDJSON; any other
+    Accept (none, */*, a type it does not make) keeps NDJSON, as before."""
+    await create_organization(client, name="Reuters")
+    ndjson, lines = await export(client)
+    assert len(lines) == 1
+    for accept in ("text/plain", "text/*", "text/plain, application/x-ndjson;q=0.5"):
+        response = await client.get(URL, headers={"Accept": accept})
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "text/plain; charset=utf-8", accept
+        assert response.content == ndjson.content
+        assert "Accept" in response.headers["vary"]
+    for accept in ("*/*", "application/json", "application/x-ndjson, text/plain;q=0.5"):
+        response = await client.get(URL, headers={"Accept": accept})
+        assert response.headers["content-type"] == NDJSON, accept
+        assert response.content == ndjson.content
+
+
 async def test_export_needs_a_key(anonymous_client):
     assert_problem(await anonymous_client.get(URL), 401)
     await export(anonymous_client, **keys.bearer(keys.READ))
