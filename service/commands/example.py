@@ -430,7 +430,7 @@ ASSESSMENTS: list[tuple[str, AssessmentCreate, bool]] = [
 async def load(conn: Connection) -> int:
     """Create every example record that does not exist yet; return how many were created."""
     created = 0
-    steps: list[tuple[ResourceService[Any], str, dict[str, Any]]] = [
+    steps: list[tuple[ResourceService[Any, Any, Any], str, dict[str, Any]]] = [
         (organization_service, "organization", ORGANIZATIONS),
         (person_service, "person", PEOPLE),
         (document_service, "document", DOCUMENTS),

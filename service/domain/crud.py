@@ -35,6 +35,9 @@ from service.web.auth import Audience
 from service.web.http import IfMatch, decode_cursor, trim_page
 
 T = TypeVar("T", bound=msgspec.Struct)
+# A resource's create and patch bodies.
+C = TypeVar("C", bound=msgspec.Struct)
+P = TypeVar("P", bound=msgspec.Struct)
 
 
 class Versioned(Protocol):
@@ -174,8 +177,9 @@ def patch_values(patch: msgspec.Struct) -> dict[str, Any]:
     }
 
 
-class ResourceService(ABC, Generic[T]):
-    """The write flow shared by every resource; subclasses add columns and rules."""
+class ResourceService(ABC, Generic[T, C, P]):
+    """The write flow shared by every resource (`T` its representation, `C` its create
+    body, `P` its patch body); subclasses add columns and rules."""
 
     table: Table[T]
     resource_type: ResourceType
@@ -221,7 +225,7 @@ class ResourceService(ABC, Generic[T]):
         return ()
 
     @abstractmethod
-    async def insert(self, conn: Connection, data: Any, id: UUID | None) -> UUID:
+    async def insert(self, conn: Connection, data: C, id: UUID | None) -> UUID:
         """Insert the row and its children; return the id."""
 
     async def replace_children(self, conn: Connection, id: UUID, values: dict[str, Any]) -> None:
@@ -247,7 +251,7 @@ class ResourceService(ABC, Generic[T]):
             raise InvalidInput("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
 
     async def create(
-        self, conn: Connection, data: msgspec.Struct, actor: str | None, *, id: UUID | None = None
+        self, conn: Connection, data: C, actor: str | None, *, id: UUID | None = None
     ) -> T:
         """Insert a resource and its `created` event; `id` is for fixed example ids."""
         await self.check_references(conn, msgspec.structs.asdict(data))
@@ -262,7 +266,7 @@ class ResourceService(ABC, Generic[T]):
         self,
         conn: Connection,
         id: UUID,
-        patch: msgspec.Struct,
+        patch: P,
         if_match: IfMatch,
         actor: str | None,
     ) -> T:
@@ -312,7 +316,7 @@ class ResourceService(ABC, Generic[T]):
         await record_event(conn, self.resource_type, id, EventAction.DELETED, version, actor)
 
 
-class NamedResourceService(ResourceService[T]):
+class NamedResourceService(ResourceService[T, C, P]):
     """A resource that callers find by name (organizations, people): its list matches
     `q` against names with typos forgiven, newest first."""
 

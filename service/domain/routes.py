@@ -64,7 +64,7 @@ class ResourceRoutes:
     name: str
     function: str
     noun: str
-    service: ResourceService[Any]
+    service: ResourceService[Any, Any, Any]
     struct: type[Any]
     create: type[Any]
     patch: type[Any] | None = None
@@ -126,7 +126,7 @@ def standard_routes(spec: ResourceRoutes) -> dict[str, HTTPRouteHandler]:
         named = spec.named_list
         if not isinstance(service, NamedResourceService):
             raise TypeError(f"{spec.name}: a named list needs a NamedResourceService")
-        names: NamedResourceService[Any] = service
+        names: NamedResourceService[Any, Any, Any] = service
 
         async def list_by_name(
             self: Any,

@@ -10,14 +10,14 @@ from typing import Any
 from uuid import UUID
 
 from service.domain import appearances, verification
-from service.domain.crud import Reference, ResourceService, T
+from service.domain.crud import C, P, Reference, ResourceService, T
 from service.domain.subjects import Verdict
 from service.kit import text_query
 from service.kit.db import Connection
 from service.kit.sql import Conditions
 
 
-class SubjectService(ResourceService[T]):
+class SubjectService(ResourceService[T, C, P]):
     """The write flow and list filters of a statement or a document."""
 
     # The appearances column that points at this resource's table.

@@ -14,12 +14,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import msgspec
-
 from service.domain.assessments import repository
 from service.domain.assessments.schemas import (
     Assessment,
     AssessmentCreate,
+    AssessmentPatch,
     AssessmentState,
     Evidence,
 )
@@ -51,7 +50,7 @@ EVIDENCE_REFERENCES: tuple[tuple[str, Referent], ...] = (
 )
 
 
-class AssessmentService(ResourceService[Assessment]):
+class AssessmentService(ResourceService[Assessment, AssessmentCreate, AssessmentPatch]):
     table = repository.assessments
     resource_type = ResourceType.ASSESSMENT
     child_fields = frozenset({"evidence"})
@@ -74,7 +73,7 @@ class AssessmentService(ResourceService[Assessment]):
                     refs.append(Reference(f"evidence[{i}].{field}", referent, ref_id))
         return refs
 
-    async def insert(self, conn: Connection, data: Any, id: UUID | None) -> UUID:
+    async def insert(self, conn: Connection, data: AssessmentCreate, id: UUID | None) -> UUID:
         return await repository.insert(conn, data, id)
 
     async def replace_children(self, conn: Connection, id: UUID, values: dict[str, Any]) -> None:
@@ -84,13 +83,11 @@ class AssessmentService(ResourceService[Assessment]):
     # ---- writes ---------------------------------------------------------------------------
 
     async def create(
-        self, conn: Connection, data: msgspec.Struct, actor: str | None, *, id: UUID | None = None
+        self, conn: Connection, data: AssessmentCreate, actor: str | None, *, id: UUID | None = None
     ) -> Assessment:
         """Create a draft. 422 when the verdict does not fit the subject's type, when
         `supersedes_id` is not a live assessment of the same subject, or when the
         subject or anything the evidence names is missing or deleted."""
-        if not isinstance(data, AssessmentCreate):
-            raise TypeError(f"expected an AssessmentCreate, got {type(data).__name__}")
         errors = _verdict_errors(data.subject.type, data.verdict)
         if data.supersedes_id is not None:
             errors += await _supersedes_errors(conn, data.subject.id, data.supersedes_id, None)
@@ -101,7 +98,7 @@ class AssessmentService(ResourceService[Assessment]):
         self,
         conn: Connection,
         id: UUID,
-        patch: msgspec.Struct,
+        patch: AssessmentPatch,
         if_match: IfMatch,
         actor: str | None,
     ) -> Assessment:

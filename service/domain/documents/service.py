@@ -9,7 +9,7 @@ from uuid import UUID
 
 from service.domain.crud import Page, Reference
 from service.domain.documents import repository
-from service.domain.documents.schemas import Document, DocumentKind
+from service.domain.documents.schemas import Document, DocumentCreate, DocumentKind, DocumentPatch
 from service.domain.history.schemas import ResourceType
 from service.domain.subject_service import SubjectService
 from service.domain.subjects import ORGANIZATIONS, PEOPLE, Verdict
@@ -17,7 +17,7 @@ from service.kit.db import Connection
 from service.web.auth import Audience
 
 
-class DocumentService(SubjectService[Document]):
+class DocumentService(SubjectService[Document, DocumentCreate, DocumentPatch]):
     table = repository.documents
     resource_type = ResourceType.DOCUMENT
     owner = "document_id"
@@ -31,7 +31,7 @@ class DocumentService(SubjectService[Document]):
             refs.append(Reference("author_id", PEOPLE, values["author_id"]))
         return refs
 
-    async def insert(self, conn: Connection, data: Any, id: UUID | None) -> UUID:
+    async def insert(self, conn: Connection, data: DocumentCreate, id: UUID | None) -> UUID:
         return await repository.insert(conn, data, id)
 
     async def list(

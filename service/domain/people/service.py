@@ -9,12 +9,12 @@ from uuid import UUID
 from service.domain.crud import NamedResourceService, Reference
 from service.domain.history.schemas import ResourceType
 from service.domain.people import repository
-from service.domain.people.schemas import Person
+from service.domain.people.schemas import Person, PersonCreate, PersonPatch
 from service.domain.subjects import ORGANIZATIONS
 from service.kit.db import Connection
 
 
-class PersonService(NamedResourceService[Person]):
+class PersonService(NamedResourceService[Person, PersonCreate, PersonPatch]):
     table = repository.people
     name_match = repository.NAMES_MATCH
     resource_type = ResourceType.PERSON
@@ -26,7 +26,7 @@ class PersonService(NamedResourceService[Person]):
             for i, a in enumerate(values.get("affiliations") or ())
         ]
 
-    async def insert(self, conn: Connection, data: Any, id: UUID | None) -> UUID:
+    async def insert(self, conn: Connection, data: PersonCreate, id: UUID | None) -> UUID:
         return await repository.insert(conn, data, id)
 
     async def replace_children(self, conn: Connection, id: UUID, values: dict[str, Any]) -> None:

@@ -27,7 +27,7 @@ from service.kit.sql import Conditions
 from service.web.auth import Audience
 
 
-class RelationService(ResourceService[Relation]):
+class RelationService(ResourceService[Relation, RelationCreate, msgspec.Struct]):
     table = repository.relations
     resource_type = ResourceType.RELATION
 
@@ -41,7 +41,7 @@ class RelationService(ResourceService[Relation]):
         return refs
 
     async def create(
-        self, conn: Connection, data: msgspec.Struct, actor: str | None, *, id: UUID | None = None
+        self, conn: Connection, data: RelationCreate, actor: str | None, *, id: UUID | None = None
     ) -> Relation:
         """Create a relation and its `created` event.
 
@@ -49,13 +49,11 @@ class RelationService(ResourceService[Relation]):
         of the type given, or when both ends are the same resource; 409 when the same
         live relation exists.
         """
-        if not isinstance(data, RelationCreate):
-            raise TypeError(f"expected a RelationCreate, got {type(data).__name__}")
         if data.source.id == data.target.id:
             raise invalid_field("target.id", "a resource cannot be related to itself")
         return await super().create(conn, data, actor, id=id)
 
-    async def insert(self, conn: Connection, data: Any, id: UUID | None) -> UUID:
+    async def insert(self, conn: Connection, data: RelationCreate, id: UUID | None) -> UUID:
         # No look-before-insert: two concurrent requests would both pass it. The unique
         # index decides, and the loser waits for the winner's commit and fails here.
         # The transaction is then aborted, which is fine: the request fails as a whole.

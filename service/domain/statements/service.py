@@ -11,7 +11,7 @@ from service.domain import verification
 from service.domain.crud import Page, Reference
 from service.domain.history.schemas import ResourceType
 from service.domain.statements import repository
-from service.domain.statements.schemas import Statement
+from service.domain.statements.schemas import Statement, StatementCreate, StatementPatch
 from service.domain.subject_service import SubjectService
 from service.domain.subjects import PEOPLE, Verdict
 from service.domain.visibility import published_subject
@@ -19,7 +19,7 @@ from service.kit.db import Connection
 from service.web.auth import Audience
 
 
-class StatementService(SubjectService[Statement]):
+class StatementService(SubjectService[Statement, StatementCreate, StatementPatch]):
     table = repository.statements
     resource_type = ResourceType.STATEMENT
     owner = "statement_id"
@@ -31,7 +31,7 @@ class StatementService(SubjectService[Statement]):
             refs.append(Reference("speaker_id", PEOPLE, values["speaker_id"]))
         return refs
 
-    async def insert(self, conn: Connection, data: Any, id: UUID | None) -> UUID:
+    async def insert(self, conn: Connection, data: StatementCreate, id: UUID | None) -> UUID:
         return await repository.insert(conn, data, id)
 
     async def list(
