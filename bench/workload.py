@@ -133,22 +133,35 @@ class Workload:
 
 def search_queries(rng: random.Random, count: int) -> list[str]:
     """What readers type: a topic word, two words, a place or name with a word, a
-    person's name, a quoted phrase."""
+    person's name, a quoted phrase, a type-ahead prefix (`withdr*`), a misspelling (a
+    letter dropped or two swapped, answered with a suggestion)."""
     words = vocabulary()
     common, rare = words[:800], words[-PROPER_NOUNS:]
     queries = []
     for _ in range(count):
         kind = rng.random()
-        if kind < 0.20:
+        if kind < 0.15:
             queries.append(rng.choice(common[100:]))
-        elif kind < 0.50:
+        elif kind < 0.40:
             queries.append(" ".join(rng.sample(common[20:400], 2)))
-        elif kind < 0.75:
+        elif kind < 0.60:
             queries.append(f"{rng.choice(rare[:3000])} {rng.choice(common[:200])}")
-        elif kind < 0.90:
+        elif kind < 0.72:
             queries.append(rng.choice(LAST_NAMES))
-        else:
+        elif kind < 0.82:
             queries.append('"' + " ".join(rng.sample(common[:60], 2)) + '"')
+        elif kind < 0.91:
+            word = rng.choice([w for w in common[100:] if len(w) >= 6])
+            queries.append(word[: rng.randint(3, 5)] + "*")
+        else:
+            word = rng.choice([w for w in common[100:] if len(w) >= 6])
+            at = rng.randint(1, len(word) - 2)
+            typo = (
+                word[:at] + word[at + 1 :]
+                if rng.random() < 0.5
+                else (word[:at] + word[at + 1] + word[at] + word[at + 2 :])
+            )
+            queries.append(typo)
     return queries
 
 
@@ -160,10 +173,10 @@ async def _search_hits(conn: asyncpg.Connection, queries: list[str]) -> list[int
             await conn.fetchval(
                 """SELECT (SELECT count(*) FROM statements
                            WHERE deleted_at IS NULL AND visibility = 'public'
-                             AND search @@ websearch_to_tsquery('english', $1))
+                             AND search @@ search_query($1, '{}'::text[]))
                         + (SELECT count(*) FROM documents
                            WHERE deleted_at IS NULL AND visibility = 'public'
-                             AND search @@ websearch_to_tsquery('english', $1))""",
+                             AND search @@ search_query($1, '{}'::text[]))""",
                 q,
             )
         )
