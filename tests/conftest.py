@@ -76,6 +76,17 @@ async def template_database(server_url: str) -> AsyncIterator[str]:
         await admin.close()
 
 
+COPY_DATABASE_SETTINGS = """DO $$ DECLARE setting text; BEGIN
+    FOR setting IN SELECT unnest(s.setconfig) FROM pg_db_role_setting s
+        JOIN pg_database d ON d.oid = s.setdatabase
+        WHERE d.datname = '{template}' AND s.setrole = 0
+    LOOP
+        EXECUTE format('ALTER DATABASE %I SET %s = %L', '{copy}',
+                       split_part(setting, '=', 1), substr(setting, strpos(setting, '=') + 1));
+    END LOOP;
+END $$"""
+
+
 class Databases:
     """Fresh copies of the template, made ahead of need and dropped behind.
 
@@ -103,6 +114,9 @@ class Databases:
     def _create(self) -> str:
         name = f"vr_test_{uuid.uuid4().hex[:12]}"
         self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        # A copy does not carry the template's own settings (ALTER DATABASE ... SET, of
+        # migration 0009), which the app checks at start-up: copy them over.
+        self._execute(COPY_DATABASE_SETTINGS.format(template=self.template, copy=name))
         return name
 
     def _drop(self, name: str) -> None:
