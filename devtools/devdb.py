@@ -60,8 +60,12 @@ __all__ = [
     "ClusterError",
     "LocalCluster",
     "PostgresNotFound",
+    "as_server_user",
     "docker_engine_available",
     "find_bindir",
+    "free_port",
+    "server_env",
+    "server_owned_temporary_dir",
     "temporary_cluster",
     "temporary_replica",
 ]
@@ -213,14 +217,17 @@ def _server_user() -> pwd.struct_passwd:
     return user
 
 
-def _as_server_user(args: list[str]) -> list[str]:
+def as_server_user(args: list[str]) -> list[str]:
+    """The command line that runs `args` as the ``postgres`` user when we are root (the
+    server's tools refuse root, and PgBouncer should not run as root either)."""
     if _is_root():
         _server_user()
         return ["runuser", "-u", _SERVER_USER, "--", *args]
     return args
 
 
-def _server_env() -> dict[str, str]:
+def server_env() -> dict[str, str]:
+    """The environment for the server's tools (and PgBouncer)."""
     # PG* variables (PGDATA, PGPORT, PGOPTIONS, ...) would silently change what
     # initdb/pg_ctl/postgres do; LC_ALL=C keeps their messages in English so that
     # log matching below works.
@@ -230,7 +237,7 @@ def _server_env() -> dict[str, str]:
 
 
 def _run_server_tool(args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
-    cmd = _as_server_user(args)
+    cmd = as_server_user(args)
     log.debug("running %s", cmd)
     # cwd=/ because the caller's cwd may not be readable by the postgres user, and
     # stdout is captured so the CLI's stdout carries nothing but the URL.
@@ -240,7 +247,7 @@ def _run_server_tool(args: list[str], timeout: float) -> subprocess.CompletedPro
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env=_server_env(),
+        env=server_env(),
         cwd="/",
         timeout=timeout,
         check=False,
@@ -260,7 +267,8 @@ def _server_user_can_traverse(directory: Path) -> bool:
     return result.returncode == 0
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -338,7 +346,7 @@ class LocalCluster:
         if port is None:
             port = self._recorded_port()
         if port is None:
-            port = _free_port()
+            port = free_port()
             self._port_was_picked = True
         self._port = port
 
@@ -391,7 +399,7 @@ class LocalCluster:
                 return
             # A port picked by probing can be taken before postgres binds it.
             if attempt < attempts and "already in use" in output:
-                self._port = _free_port()
+                self._port = free_port()
                 continue
             raise ClusterError(f"PostgreSQL failed to start on {pgdata}:\n{output}")
 
@@ -632,18 +640,20 @@ def temporary_cluster(*, durable: bool = False) -> LocalCluster:
     if the process exits without calling ``stop()``.  Meant for tests: each call
     costs an initdb (about a second).
     """
-    return _TemporaryCluster(_temporary_data_dir(), durable=durable)
+    return _TemporaryCluster(server_owned_temporary_dir(), durable=durable)
 
 
-def _temporary_data_dir() -> Path:
+def server_owned_temporary_dir(prefix: str = "devdb-") -> Path:
+    """A fresh temporary directory that the server's user owns and can reach (see
+    the module: as root, that is the ``postgres`` user)."""
     if not _is_root():
-        return Path(tempfile.mkdtemp(prefix="devdb-"))
+        return Path(tempfile.mkdtemp(prefix=prefix))
     user = _server_user()
     base: str | None = None
     # $TMPDIR may sit under a directory the postgres user cannot traverse.
     if not _server_user_can_traverse(Path(tempfile.gettempdir())):
         base = str(_SYMLINK_TARGET_ROOT)
-    path = Path(tempfile.mkdtemp(prefix="devdb-", dir=base))
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
     os.chown(path, user.pw_uid, user.pw_gid)
     return path
 
@@ -659,7 +669,7 @@ def temporary_replica(primary: LocalCluster) -> LocalCluster:
     are PostgreSQL's defaults since 10). Once started it is a hot standby: read-only,
     replaying the primary's WAL (``pg_wal_replay_pause()`` holds the replay).
     """
-    data_dir = _temporary_data_dir()
+    data_dir = server_owned_temporary_dir()
     args = [
         str(find_bindir() / "pg_basebackup"),
         "--pgdata",
@@ -684,7 +694,7 @@ def temporary_replica(primary: LocalCluster) -> LocalCluster:
     # The copy holds the primary's recorded port and log; the replica needs its own.
     for copied in (_PORT_FILE, _LOG_FILE):
         (data_dir / copied).unlink(missing_ok=True)
-    return _TemporaryCluster(data_dir, _free_port(), durable=primary.durable)
+    return _TemporaryCluster(data_dir, free_port(), durable=primary.durable)
 
 
 # -- CLI ---------------------------------------------------------------------

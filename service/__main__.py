@@ -24,6 +24,25 @@ def _settings() -> Settings:
         sys.exit(f"configuration error: {exc}")
 
 
+def _check_database(settings: Settings) -> None:
+    """Before any worker starts: a reachable database without the session settings the
+    service relies on stops the command with the message that says how to fix it (each
+    worker would fail on it anyway, in a traceback). An unreachable one does not: the
+    service starts and answers /health/ready with 503 until it can connect, and checks
+    every connection it opens."""
+    import asyncpg
+
+    from service.kit.db import verify_database
+    from service.kit.errors import DatabaseSettingsError
+
+    try:
+        asyncio.run(verify_database(settings))
+    except DatabaseSettingsError as exc:
+        sys.exit(f"database error: {exc}")
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        print(f"warning: the database is unreachable for now ({exc!r})", file=sys.stderr)
+
+
 def migrate(_: argparse.Namespace) -> None:
     from service.commands import migrate as migrations
 
@@ -42,6 +61,7 @@ def serve(args: argparse.Namespace) -> None:
     from service.web import shutdown
 
     settings = _settings()  # fail here, with a clear message, not in every worker
+    _check_database(settings)
     print(
         f"serving the API at http://{args.host}:{args.port}/v1 "
         f"(interactive docs: http://{args.host}:{args.port}/schema)",
@@ -116,6 +136,7 @@ def worker(_: argparse.Namespace) -> None:
     from service.web.logs import logging_config
 
     settings = _settings()
+    _check_database(settings)
     logging.config.dictConfig(logging_config(settings.log_level))
     print("delivering webhooks (Ctrl-C or SIGTERM stops)", file=sys.stderr)
     asyncio.run(run_worker(settings))

@@ -8,6 +8,13 @@ which isolates tests completely, including the ones that commit from many connec
 at once. A copy takes a few hundred milliseconds, so copies are made ahead of need and
 dropped behind, in a thread of their own (`Databases`): PostgreSQL copies on one core
 while the tests run on the other, and no test waits for it.
+
+A test marked `also_behind_pgbouncer` runs twice: as it is, and with the app's
+DATABASE_URL through a PgBouncer in transaction mode in front of the same server
+(`pgbouncer`; devtools/pgbouncer.py), DATABASE_LISTEN_URL straight at PostgreSQL and
+the prepared-statement cache off, as docs/scaling.md says to run it behind PgBouncer
+1.18. Whatever the test builds from `settings` (its apps, pools, workers) goes through
+PgBouncer; `db` and `database_url` stay direct.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -26,6 +34,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from devtools import devdb
+from devtools.pgbouncer import PgBouncer, PgBouncerNotFound, find_pgbouncer
 from service.app import create_app
 from service.commands import migrate
 from service.settings import Settings
@@ -76,6 +85,17 @@ async def template_database(server_url: str) -> AsyncIterator[str]:
         await admin.close()
 
 
+COPY_DATABASE_SETTINGS = """DO $$ DECLARE setting text; BEGIN
+    FOR setting IN SELECT unnest(s.setconfig) FROM pg_db_role_setting s
+        JOIN pg_database d ON d.oid = s.setdatabase
+        WHERE d.datname = '{template}' AND s.setrole = 0
+    LOOP
+        EXECUTE format('ALTER DATABASE %I SET %s = %L', '{copy}',
+                       split_part(setting, '=', 1), substr(setting, strpos(setting, '=') + 1));
+    END LOOP;
+END $$"""
+
+
 class Databases:
     """Fresh copies of the template, made ahead of need and dropped behind.
 
@@ -103,6 +123,9 @@ class Databases:
     def _create(self) -> str:
         name = f"vr_test_{uuid.uuid4().hex[:12]}"
         self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        # A copy does not carry the template's own settings (ALTER DATABASE ... SET, of
+        # migration 0010), which the app checks at start-up: copy them over.
+        self._execute(COPY_DATABASE_SETTINGS.format(template=self.template, copy=name))
         return name
 
     def _drop(self, name: str) -> None:
@@ -154,6 +177,38 @@ def pytest_configure(config: pytest.Config) -> None:
         "quiet_server: no database is created or dropped on the server while the test "
         "runs (the change feed waits for every older transaction on the server)",
     )
+    config.addinivalue_line(
+        "markers",
+        "also_behind_pgbouncer: run the test a second time with the app's database "
+        "through PgBouncer in transaction mode (the `settings` it builds on)",
+    )
+
+
+ROUTES = ("direct", "pgbouncer")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("also_behind_pgbouncer"):
+        metafunc.parametrize("database_route", ROUTES, indirect=True)
+
+
+@pytest.fixture
+def database_route(request: pytest.FixtureRequest) -> str:
+    """How the app reaches its database: `direct`, or `pgbouncer` for the second run of
+    a test marked `also_behind_pgbouncer`."""
+    return str(getattr(request, "param", "direct"))
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(server_url: str) -> Iterator[PgBouncer]:
+    """PgBouncer in transaction mode in front of the tests' server, for every database on
+    it (started once, when a test first needs it)."""
+    try:
+        find_pgbouncer()
+    except PgBouncerNotFound as exc:
+        pytest.skip(str(exc))
+    with PgBouncer(server_url) as bouncer:
+        yield bouncer
 
 
 @pytest.fixture
@@ -169,12 +224,30 @@ async def database_url(
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def database_settings(
+    request: pytest.FixtureRequest, database_url: str, database_route: str
+) -> dict[str, Any]:
+    """The database settings of the test's app: the test's database directly, or
+    through PgBouncer (see the module), as `Settings` fields."""
+    if database_route == "direct":
+        return {"database_url": database_url}
+    bouncer: PgBouncer = request.getfixturevalue("pgbouncer")
+    return {
+        "database_url": bouncer.url_for(urlsplit(database_url).path.lstrip("/")),
+        # LISTEN is session state: the listener needs PostgreSQL itself.
+        "database_listen_url": database_url,
+        # PgBouncer 1.18 has no max_prepared_statements.
+        "db_statement_cache_size": 0,
+    }
+
+
+@pytest.fixture
+def settings(database_settings: dict[str, Any]) -> Settings:
     """The defaults, but no webhook delivery worker in the app: it would poll the
     database from every test's app for deliveries that only the webhook tests make
     (those run workers of their own, or turn it back on)."""
     return Settings(
-        database_url=database_url, public_base_url="http://testserver.local", webhook_worker=False
+        **database_settings, public_base_url="http://testserver.local", webhook_worker=False
     )
 
 

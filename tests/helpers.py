@@ -37,6 +37,12 @@ TABLES = (
 )
 
 
+def database_environment(database_settings: dict[str, Any]) -> dict[str, str]:
+    """The `database_settings` fixture (tests/conftest.py: the database directly or
+    through PgBouncer) as the environment of `python -m service`."""
+    return {name.upper(): str(value) for name, value in database_settings.items()}
+
+
 @asynccontextmanager
 async def concurrent_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client whose requests really run at the same time.

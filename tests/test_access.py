@@ -298,6 +298,7 @@ async def test_internal_denials_do_not_count_for_the_public(client, anonymous_cl
 # ---- keys ---------------------------------------------------------------------------------
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_key_lifecycle(client, anonymous_client, db):
     created = await client.post("/v1/api-keys", json={"name": "cms-plugin", "scopes": ["write"]})
     assert created.status_code == 201, created.text

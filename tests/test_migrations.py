@@ -26,6 +26,13 @@ SELECT
           SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e'))
 """
 
+# The database's own settings (migration 0010), as "name=value" strings.
+DATABASE_SETTINGS = """
+SELECT coalesce((SELECT s.setconfig FROM pg_db_role_setting s
+                 JOIN pg_database d ON d.oid = s.setdatabase
+                 WHERE d.datname = current_database() AND s.setrole = 0), '{}')
+"""
+
 
 async def test_upgrade_downgrade_upgrade(server_url):
     name = f"vr_migrations_{uuid.uuid4().hex[:8]}"
@@ -39,12 +46,18 @@ async def test_upgrade_downgrade_upgrade(server_url):
             first = await conn.fetchrow(SCHEMA_SHAPE)
             assert "statements.text:text" in first[0]
             assert "events_append_only" in first[2]
+            assert sorted(await conn.fetchval(DATABASE_SETTINGS)) == [
+                "idle_in_transaction_session_timeout=60s",
+                "jit=off",
+                "statement_timeout=5s",
+            ]
 
             migrate.downgrade(url, "base")
             empty = await conn.fetchrow(SCHEMA_SHAPE)
             # Only Alembic's own bookkeeping table may remain.
             assert empty[0] == '["alembic_version.version_num:character varying"]'
             assert empty[2] == "[]" and empty[3] == "[]" and empty[4] == "[]"
+            assert await conn.fetchval(DATABASE_SETTINGS) == []
 
             migrate.upgrade(url)
             assert await conn.fetchrow(SCHEMA_SHAPE) == first

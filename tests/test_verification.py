@@ -7,7 +7,8 @@ import pytest
 
 from tests.helpers import create_document, create_organization, create_statement, delete
 
-pytestmark = pytest.mark.asyncio
+# Verification through its whole life, through PgBouncer too (tests/conftest.py).
+pytestmark = [pytest.mark.asyncio, pytest.mark.also_behind_pgbouncer]
 
 
 async def verification(client, collection, id):

@@ -8,6 +8,13 @@ decided in service/web/transactions.py.
 Every connection error (the server restarted, a backend was terminated) expires the
 pool's idle connections, so that each of them reconnects on next use instead of
 failing once in turn.
+
+Every connection a pool opens is checked for the session settings the service relies
+on (`required_session`): they are the database's own (migration 0010), because
+PgBouncer in transaction mode passes no startup parameter but a handful on and keeps
+no `SET` from one transaction to the next. A database without them makes start-up
+fail with the statements that fix it (`DatabaseSettingsError`), rather than run with
+no statement timeout.
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeAlias
+from functools import partial
+from typing import Any, NamedTuple, TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -25,7 +33,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
-from service.kit.errors import ServiceUnavailable
+from service.kit.errors import DatabaseSettingsError, ServiceUnavailable
 from service.settings import Settings
 
 log = logging.getLogger("service.db")
@@ -88,7 +96,93 @@ def _decode_date(value: tuple[int]) -> date:
     return date.fromordinal(value[0] + _EPOCH_DAY)
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+class SessionSetting(NamedTuple):
+    """A setting every session must have, and how to give it to the database."""
+
+    name: str  # as pg_settings spells it
+    accepted: tuple[str, ...]  # pg_settings.setting values (in pg_settings.unit)
+    wanted: str  # what to set, as ALTER DATABASE ... SET takes it
+    why: str
+
+
+def required_session(settings: Settings) -> tuple[SessionSetting, ...]:
+    """What the service relies on in every session, and why.
+
+    TimeZone is the one startup parameter left (PgBouncer passes it on, and restores it
+    on whichever server connection a transaction gets); the others are the database's
+    (migration 0010). The similarity threshold of name search is no session setting
+    any more: the functions of migration 0009 carry it.
+    """
+    timeout = settings.db_statement_timeout_ms
+    return (
+        SessionSetting(
+            "TimeZone",
+            ("UTC", "Etc/UTC"),
+            "'UTC'",
+            "SQL writes timestamps into JSON in the session's time zone, and the API "
+            "serves them in UTC (the service sends it when it connects: something in "
+            "between dropped it)",
+        ),
+        SessionSetting(
+            "statement_timeout",
+            (str(timeout),),
+            f"'{timeout}ms'",
+            f"the server cancels a runaway query after DB_STATEMENT_TIMEOUT_MS ({timeout}); "
+            "or set DB_STATEMENT_TIMEOUT_MS to the database's value",
+        ),
+        SessionSetting(
+            "idle_in_transaction_session_timeout",
+            ("60000",),
+            "'60s'",
+            "a transaction whose client went silent must not hold its locks for ever",
+        ),
+        SessionSetting(
+            "jit",
+            ("off",),
+            "off",
+            "JIT compilation costs a second on big-looking plans of short queries",
+        ),
+    )
+
+
+SESSION_SETTINGS = """
+SELECT name, setting || coalesce(unit, '') AS shown, setting, current_database() AS database
+FROM pg_settings WHERE name = ANY($1::text[])
+"""
+
+
+async def check_session(conn: Connection, settings: Settings) -> None:
+    """Raise DatabaseSettingsError unless every setting of `required_session` is in
+    force on `conn` (one query)."""
+    required = required_session(settings)
+    rows = await conn.fetch(SESSION_SETTINGS, [r.name for r in required])
+    found = {row["name"]: row for row in rows}
+    wrong = [
+        r for r in required if r.name not in found or found[r.name]["setting"] not in r.accepted
+    ]
+    if not wrong:
+        return
+    database: str = rows[0]["database"]
+    target = '"' + database.replace('"', '""') + '"'
+    lines = [f"database {database} lacks session settings the service relies on:"]
+    for setting in wrong:
+        shown = found[setting.name]["shown"] if setting.name in found else "unknown"
+        lines.append(f"- {setting.name} is {shown}, needs {setting.wanted}: {setting.why}")
+    lines.append(
+        "Set them on the database (as its owner), then restart the service (behind "
+        "PgBouncer, also RECONNECT on its admin console: server connections keep the "
+        "settings they started with):"
+    )
+    lines += [f"  ALTER DATABASE {target} SET {s.name} = {s.wanted};" for s in wrong]
+    lines.append(
+        "`python -m service migrate` sets them when it builds the schema (migration 0010); "
+        "a copy made with CREATE DATABASE ... TEMPLATE, or a dump restored without "
+        "pg_restore --create, does not carry them."
+    )
+    raise DatabaseSettingsError("\n".join(lines))
+
+
+async def _init_connection(settings: Settings, conn: asyncpg.Connection) -> None:
     for name, encoder, decoder in (
         ("timestamptz", _encode_timestamptz, _decode_timestamptz),
         ("date", _encode_date, _decode_date),
@@ -96,20 +190,22 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(
             name, schema="pg_catalog", encoder=encoder, decoder=decoder, format="tuple"
         )
+    await check_session(conn, settings)
 
 
 async def _keep_session(_: asyncpg.Connection) -> None:
     """The pool's reset on release: nothing to send. asyncpg's default sends `SELECT
     pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL` on every release, a
     second round trip for a one-query request, to undo session state that no code here
-    leaves behind: no session-level SET (settings are startup parameters), only
-    transaction-scoped advisory locks and cursors, LISTEN only on the listener's own
-    connection (service/kit/notifications.py). asyncpg still rolls back a transaction left
-    open (a cancelled request) before this is called."""
+    leaves behind: no `SET` at all (settings are the database's, and TimeZone a startup
+    parameter), only transaction-scoped advisory locks and cursors, LISTEN only on the
+    listener's own connection (service/kit/notifications.py). asyncpg still rolls back
+    a transaction left open (a cancelled request) before this is called."""
 
 
 async def create_pool(settings: Settings, dsn: str | None = None) -> asyncpg.Pool:
-    """Open a pool whose queries time out and whose sessions speak UTC.
+    """Open a pool whose queries time out and whose sessions speak UTC; each
+    connection it opens is checked (`check_session`).
 
     The pool starts empty (min_size 0) and connects on first use, so the service can
     start, and answer /health/ready with 503, while the database is still down.
@@ -121,39 +217,75 @@ async def create_pool(settings: Settings, dsn: str | None = None) -> asyncpg.Poo
         # Recycling connections mid-load costs a reconnect; only idle ones need it.
         max_queries=1_000_000,
         max_inactive_connection_lifetime=300,
+        # The client's own bound, a second after the server's statement_timeout (which
+        # check_session holds to DB_STATEMENT_TIMEOUT_MS): behind PgBouncer it also
+        # bounds the wait for a server connection.
         command_timeout=settings.db_statement_timeout_ms / 1000 + 1,
         # 0 behind PgBouncer < 1.21 in transaction mode (docs/scaling.md).
         statement_cache_size=settings.db_statement_cache_size,
-        init=_init_connection,
+        init=partial(_init_connection, settings),
         reset=_keep_session,
-        # Startup parameters: behind PgBouncer they must be set on the database
-        # instead (docs/scaling.md, "Behind PgBouncer").
-        server_settings={
-            "timezone": "UTC",
-            "statement_timeout": str(settings.db_statement_timeout_ms),
-            "idle_in_transaction_session_timeout": "60000",
-            "application_name": "verification-record",
-            # Name search is typo-tolerant: "Esprr" finds "Mark Esper" (default 0.6).
-            "pg_trgm.word_similarity_threshold": "0.3",
-            # JIT compiles for a second or more on queries the planner thinks are big;
-            # our queries are short OLTP reads for which that is pure latency.
-            "jit": "off",
-        },
+        # Only startup parameters that PgBouncer passes on (it refuses a connection with
+        # any other): the settings that the service needs from the database are the
+        # database's own (migration 0010; docs/scaling.md, "Behind PgBouncer").
+        server_settings={"timezone": "UTC", "application_name": "verification-record"},
     )
     return await pool
 
 
+async def verify_database(settings: Settings, pool: asyncpg.Pool | None = None) -> None:
+    """Open one connection the way the service's pools do, which checks its session.
+
+    Raises DatabaseSettingsError when a setting is wrong, and asyncpg's or the
+    system's connection errors (CONNECTION_ERRORS, TimeoutError) when the database
+    cannot be reached, which callers may tolerate: every later connection is checked
+    too."""
+    own = pool is None
+    pool = pool if pool is not None else await create_pool(settings)
+    try:
+        # A new pool is empty: this connects, which runs the check (_init_connection).
+        # Bounded: asyncpg's own connect timeout is a minute.
+        async with asyncio.timeout(settings.db_acquire_timeout_seconds + 5):
+            async with pool.acquire():
+                pass
+    finally:
+        if own:
+            await _close(pool)
+
+
+# What a database that is down looks like at start-up (CONNECTION_ERRORS includes
+# DatabaseSettingsError, an OSError, which _verify_at_start lets through first).
+_UNREACHABLE: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, TimeoutError)
+
+
+async def _verify_at_start(settings: Settings, pool: asyncpg.Pool, what: str) -> None:
+    try:
+        await verify_database(settings, pool)
+    except DatabaseSettingsError:
+        raise
+    except _UNREACHABLE as exc:
+        log.warning(
+            "%s unreachable at start-up (%s); serving anyway, and checking each "
+            "connection's settings once it connects",
+            what,
+            type(exc).__name__,
+        )
+
+
 def pool_lifespan(settings: Settings) -> Any:
-    """The lifespan context that opens `app.state.pool` (and `app.state.read_pool`) and
-    closes them within a bound."""
+    """The lifespan context that opens `app.state.pool` (and `app.state.read_pool`),
+    fails when a reachable database lacks a setting (`check_session`), and closes the
+    pools within a bound."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         pool = await create_pool(settings)
         app.state.pool = app.state.read_pool = pool
         try:
+            await _verify_at_start(settings, pool, "the database")
             if settings.database_read_url:
                 app.state.read_pool = await create_pool(settings, settings.database_read_url)
+                await _verify_at_start(settings, app.state.read_pool, "the replica")
             yield
         finally:
             pools = {pool, app.state.read_pool}

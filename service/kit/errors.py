@@ -96,6 +96,15 @@ class ServiceUnavailable(ApiError):
     status, slug = 503, "service-unavailable"
 
 
+class DatabaseSettingsError(ConnectionError):
+    """A database session lacks a setting the service relies on (service/kit/db.py,
+    `check_session`); the message names each one and the statements that fix it.
+
+    A ConnectionError, so that everything that copes with a database it cannot use
+    (readiness, the rate limiter's sync, the webhook worker, the replica's fallback)
+    copes with this too; start-up fails on it instead, and a request answers 503."""
+
+
 def invalid_field(field: str, message: str) -> InvalidInput:
     """An InvalidInput for a single field, with the field named in `errors`."""
     return InvalidInput(f"{field}: {message}", errors=[FieldError(field=field, message=message)])
@@ -239,6 +248,38 @@ def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Pr
     )
 
 
+def _misconfigured(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    # The operator needs the whole message (it says what to run); the caller only needs
+    # to know that it is not their request.
+    log.error("%s", exc)
+    return _misconfigured_response(request)
+
+
+def _prepared_statement_lost(
+    request: Request[Any, Any, Any], exc: asyncpg.PostgresError
+) -> Response[Problem]:
+    # Nothing here prepares statements by SQL: a statement asyncpg prepared on its
+    # connection is missing (or another client's is in the way) only when a pooler
+    # handed the connection's next transaction to another server session.
+    log.error(
+        "a prepared statement went missing on the server (%s): behind PgBouncer in "
+        "transaction mode, give it max_prepared_statements (1.21 or later) or set "
+        "DB_STATEMENT_CACHE_SIZE=0 (docs/scaling.md, Behind PgBouncer)",
+        type(exc).__name__,
+    )
+    return _misconfigured_response(request)
+
+
+def _misconfigured_response(request: Request[Any, Any, Any]) -> Response[Problem]:
+    return problem_response(
+        request,
+        503,
+        "the database is not configured as the service needs; its log says how to fix it",
+        slug="service-unavailable",
+        headers={"Retry-After": "10"},
+    )
+
+
 def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(request, 500, "an unexpected error occurred", slug="internal-error")
@@ -249,12 +290,15 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     ValidationException: _validation_error,
     HTTPException: _http_error,
     asyncpg.PostgresError: _database_error,
+    asyncpg.InvalidSQLStatementNameError: _prepared_statement_lost,
+    asyncpg.DuplicatePreparedStatementError: _prepared_statement_lost,
     asyncpg.InterfaceError: _unavailable,
     asyncpg.PostgresConnectionError: _unavailable,
     # A pooled connection whose server went away while it was idle can be used in the
     # instant between the server's goodbye and the socket's close: asyncpg then says
     # "cannot switch to state ...". Retrying works (the pool reconnects: service/kit/db.py).
     asyncpg.InternalClientError: _unavailable,
+    DatabaseSettingsError: _misconfigured,
     ConnectionError: _unavailable,
     OSError: _unavailable,
     asyncio.TimeoutError: _unavailable,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, get
 
-from service.kit.errors import ServiceUnavailable
+from service.kit.errors import DatabaseSettingsError, ServiceUnavailable
 from service.web import http
 
 
@@ -38,6 +39,12 @@ class HealthController(Controller):
             async with asyncio.timeout(2):
                 async with state.pool.acquire() as connection:
                     await connection.fetchval("SELECT 1")
+        except DatabaseSettingsError as exc:
+            # Its message (what to run) is for the log, not the probe.
+            logging.getLogger("service.db").error("%s", exc)
+            raise ServiceUnavailable(
+                "the database lacks session settings the service needs (see the log)"
+            ) from None
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
             raise ServiceUnavailable("the database is unreachable") from None
         return Response(Health(status="ok"), headers={"Cache-Control": "no-store"})

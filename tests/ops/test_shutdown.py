@@ -22,11 +22,14 @@ DRAIN_SECONDS = 1.5
 async def test_sigterm_drains_then_finishes_in_flight_requests(
     database_url: str, db: asyncpg.Connection
 ) -> None:
+    # The PATCH below waits on a row lock; the statement timeout must outlast that. It is
+    # the database's (the service checks that DB_STATEMENT_TIMEOUT_MS says the same).
+    await db.execute(
+        "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET statement_timeout = ''30s'''"
+        ", current_database()); END $$"
+    )
     server = LiveServer(
-        database_url,
-        SHUTDOWN_DRAIN_SECONDS=str(DRAIN_SECONDS),
-        # The PATCH below waits on a row lock; the statement timeout must outlast that.
-        DB_STATEMENT_TIMEOUT_MS="30000",
+        database_url, SHUTDOWN_DRAIN_SECONDS=str(DRAIN_SECONDS), DB_STATEMENT_TIMEOUT_MS="30000"
     )
     await asyncio.to_thread(server.start)
     try:

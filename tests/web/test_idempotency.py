@@ -61,6 +61,7 @@ async def wait_for_advisory_lock(db: asyncpg.Connection) -> None:
 # ---- replay ---------------------------------------------------------------------------------
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_a_repeat_replays_the_first_response_and_creates_nothing(client, db):
     key = new_key()
     first = await client.post("/v1/organizations", json=ORGANIZATION, headers={HEADER: key})
@@ -169,6 +170,7 @@ async def test_without_a_key_every_post_is_processed(client, db):
 # ---- concurrency ----------------------------------------------------------------------------
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_100_concurrent_identical_requests_create_exactly_one_resource(settings, db):
     key = new_key()
     async with concurrent_client(settings) as http:
@@ -215,6 +217,7 @@ async def test_a_duplicate_while_the_key_is_held_is_409_at_once(client, db):
     assert await count(db, "organizations") == 1
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_a_duplicate_of_a_request_in_flight_is_409_and_then_replays(client, settings, db):
     """A real first request, held mid-transaction by a row lock on what it publishes."""
     subject = await create_subject(client, "statement")
@@ -246,6 +249,7 @@ async def test_a_duplicate_of_a_request_in_flight_is_409_and_then_replays(client
 # ---- the record and the change commit together ----------------------------------------------
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_a_change_whose_record_cannot_be_written_is_rolled_back(client, db):
     """The record is written in the change's transaction: when writing it fails, the
     change is undone too, so a committed change always has its record."""
@@ -404,6 +408,7 @@ async def test_a_key_of_255_visible_characters_is_accepted(client, db):
 # ---- workflow actions and secrets ---------------------------------------------------------------
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_a_repeated_publish_replays_its_200_instead_of_a_409(client, db):
     subject = await create_subject(client, "document")
     draft = await create_assessment(client, subject)

@@ -90,6 +90,7 @@ def assert_rate_headers(response: Any, limit: int, remaining: int) -> int:
 # ---- rate limits -----------------------------------------------------------------------------
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_the_request_over_the_limit_is_429_with_retry_after(settings):
     async with running(limited(settings, rate_limit_key=5)) as app, http(app, key=keys.ADMIN) as c:
         for remaining in (4, 3, 2, 1, 0):
@@ -199,6 +200,7 @@ def test_each_bucket_has_its_own_window_phase():
         assert start <= now < start + 60 and start == int(start)
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_two_workers_share_one_budget_after_a_flush(settings, db):
     settings = limited(settings, rate_limit_key=5)
     bucket = f"key:{await key_id(db, 'test-admin')}"
@@ -221,6 +223,7 @@ async def test_two_workers_share_one_budget_after_a_flush(settings, db):
         assert_rate_headers(refused, 5, 0)
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_the_flusher_syncs_in_the_background(settings, db):
     bucket = f"key:{await key_id(db, 'test-admin')}"
     async with running(settings, flush_interval=0.05) as app, http(app, key=keys.ADMIN) as c:
@@ -251,6 +254,7 @@ async def test_a_bucket_near_its_limit_is_synced_at_once(settings, db):
         await eventually(synced, within=2)
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_counts_are_synced_when_the_app_stops(settings, db):
     bucket = f"key:{await key_id(db, 'test-admin')}"
     async with running(settings, flush_interval=3600) as app, http(app, key=keys.ADMIN) as c:

@@ -26,9 +26,10 @@ VALUES (coalesce($1, gen_random_uuid()), $2, $3, $4, $5)
 RETURNING id
 """
 
-# Typo-tolerant name match: the trigram word-similarity operator (threshold set per
-# session in db.py) served by the gin_trgm_ops index, plus a plain substring match.
-NAME_MATCHES = "({0} <% o.name OR o.name ILIKE {1})"
+# Typo-tolerant name match: the trigram word-similarity operator served by the
+# gin_trgm_ops index, at the threshold the function fixes (migration 0009: it holds
+# whatever the session, PgBouncer or not), plus a plain substring match.
+NAME_MATCHES = "o.id IN (SELECT organizations_matching({0}, {1}))"
 
 
 async def insert(conn: Connection, data: OrganizationCreate, id: UUID | None) -> UUID:

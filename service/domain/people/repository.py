@@ -37,8 +37,10 @@ FROM unnest($2::uuid[], $3::text[], $4::date[], $5::date[])
 
 DELETE_AFFILIATIONS = "DELETE FROM affiliations WHERE person_id = $1"
 
-# Typo-tolerant match on the name and every alias (the generated `names` column).
-NAMES_MATCH = "({0} <% p.names OR p.names ILIKE {1})"
+# Typo-tolerant match on the name and every alias (the generated `names` column): by
+# trigram word similarity at the threshold the function fixes, or by substring
+# (migration 0009: the threshold holds whatever the session, PgBouncer or not).
+NAMES_MATCH = "p.id IN (SELECT people_matching({0}, {1}))"
 
 
 async def insert(conn: Connection, data: PersonCreate, id: UUID | None) -> UUID:

@@ -45,6 +45,7 @@ async def published_assessment(client, subject_type: str = "statement") -> dict:
 # ---- publish ------------------------------------------------------------------------------
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_publish_a_draft(client):
     subject = await create_subject(client, "document")
     draft = await create_assessment(
@@ -111,6 +112,7 @@ async def test_publish_of_a_draft_whose_subject_was_deleted_is_409(client, db):
     await assert_rejected(client, db, "POST", f"{URL}/{draft['id']}/publish", status=409)
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_concurrent_publishes_of_one_draft_let_exactly_one_win(client, settings):
     draft = await create_assessment(client, await create_subject(client, "statement"))
     async with concurrent_client(settings) as http:
@@ -154,6 +156,7 @@ async def test_two_successors_published_at_once_supersede_the_old_one_once(clien
     ]
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_a_retraction_racing_a_supersede_leaves_one_consistent_outcome(client, settings):
     subject = await create_subject(client, "document")
     a = await publish_ok(client, (await create_assessment(client, subject))["id"])
@@ -177,6 +180,7 @@ async def test_a_retraction_racing_a_supersede_leaves_one_consistent_outcome(cli
 # ---- retract ------------------------------------------------------------------------------
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_retract_a_published_assessment(client):
     published = await published_assessment(client)
     url = f"{URL}/{published['id']}"
@@ -269,6 +273,7 @@ async def test_retract_of_an_unknown_id_is_404(client, db):
 # ---- supersede ------------------------------------------------------------------------------
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_publishing_a_successor_supersedes_the_published_one(client):
     subject = await create_subject(client, "statement")
     a = await publish_ok(client, (await create_assessment(client, subject, verdict="false"))["id"])

@@ -70,6 +70,7 @@ async def test_create_answers_201_with_absolute_location_etag_and_defaults(clien
     assert (event["action"], event["version"], event["resource_type"]) == ("created", 1, "document")
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_create_keeps_every_field(client):
     issuer = await create_organization(client, name="US Army Task Force Iraq", kind="military")
     outlet = await create_organization(client, name="Reuters", kind="news_outlet")
@@ -246,6 +247,7 @@ async def test_patch_null_clears_optional_fields(client):
     assert event["changed_fields"] == sorted(nulls)
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_patch_replaces_appearances_and_tags(client):
     doc = await create_document(
         client,

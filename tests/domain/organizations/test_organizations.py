@@ -35,6 +35,7 @@ KINDS = ["news_outlet", "government", "military", "political_party", "company", 
 # ---- create and read --------------------------------------------------------------------------
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_create_then_read(client):
     r = await client.post("/v1/organizations", json={"name": "Reuters", "kind": "news_outlet"})
     assert r.status_code == 201, r.text
@@ -147,6 +148,7 @@ async def test_list_rejects_bad_paging_parameters(client):
         assert_problem(await client.get(URL, params={"cursor": cursor}), 422, field="cursor")
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_q_matches_names_typo_tolerantly(client):
     reuters = await create_organization(client, name="Reuters")
     ap = await create_organization(client, name="Associated Press")
@@ -196,6 +198,7 @@ async def test_patch_with_a_stale_etag_is_412_and_changes_nothing(client, db):
     assert (await client.get(url)).json()["name"] == "Reuters News"
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_patch_with_the_current_etag_bumps_the_version_and_the_etag(client):
     org = await create_organization(client)
     url = f"{URL}/{org['id']}"
@@ -279,6 +282,7 @@ async def test_delete_requires_a_current_if_match(client, db):
     assert (await client.get(url)).status_code == 200
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_delete_is_soft_and_leaves_history(client, db):
     org = await create_organization(client, name="Reuters")
     other = await create_organization(client, name="Associated Press")

@@ -124,6 +124,7 @@ async def test_list_rejects_bad_paging_parameters(client):
         assert_problem(await client.get(URL, params={"cursor": cursor}), 422, field="cursor")
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_q_matches_names_and_aliases_typo_tolerantly(client):
     esper = await create_person(client, name="Mark Esper", aliases=["Secretary Esper"])
     dylan = await create_person(client, name="Robert Zimmerman", aliases=["Bob Dylan"])
@@ -175,6 +176,7 @@ async def test_patch_preconditions(client, db):
     assert (await client.get(url)).json()["name"] == "Mark T. Esper"
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_patch_replaces_affiliations_and_logs_the_changed_fields(client):
     dod = await create_organization(client, name="Department of Defense")
     army = await create_organization(client, name="US Army")

@@ -329,6 +329,7 @@ async def test_a_duplicate_live_relation_is_a_409_and_changes_nothing(client, db
     await assert_refused(client, db, "POST", URL, status=409, json={**body, "note": "Again."})
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_concurrent_duplicates_let_exactly_one_win(settings, db):
     n = 6
     async with concurrent_client(settings) as http:
@@ -654,6 +655,7 @@ async def test_the_soft_delete_bumps_the_version_and_then_freezes_the_row(client
         await db.execute("UPDATE relations SET deleted_at = NULL WHERE id = $1", id)
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_deleting_an_end_deletes_its_relations_with_events(client):
     statement, letter, relation = await denial(client)
     other = await create_statement(client)

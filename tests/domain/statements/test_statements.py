@@ -46,6 +46,7 @@ MEDIA = [
 # ---- create and read --------------------------------------------------------------------------
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_create_answers_201_with_absolute_location_etag_and_defaults(client):
     speaker = await create_person(client)
     response = await client.post(
@@ -80,6 +81,7 @@ async def test_create_answers_201_with_absolute_location_etag_and_defaults(clien
     )
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_create_keeps_every_field_and_serves_times_in_utc(client):
     speaker = await create_person(client)
     pentagon = await create_organization(client, name="Pentagon press office")
@@ -178,6 +180,7 @@ async def test_q_is_full_text_with_web_search_syntax(client):
     assert await q("genuine whatsoever") == set()
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_filters_by_speaker_said_at_tag_and_updated_since(client):
     esper = await create_person(client, name="Mark Esper")
     milley = await create_person(client, name="Mark Milley")
@@ -252,6 +255,7 @@ async def test_a_filtered_list_pages_with_its_cursor(client):
 # ---- patch ------------------------------------------------------------------------------------
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_patch_preconditions(client, db):
     statement = await create_statement(client)
     url = f"{URL}/{statement['id']}"
@@ -305,6 +309,7 @@ async def test_patch_that_changes_nothing_keeps_the_version_and_logs_nothing(cli
 # ---- delete and history -------------------------------------------------------------------------
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_delete_lifecycle(client, db):
     speaker = await create_person(client)
     statement = await create_statement(client, speaker_id=speaker["id"], tags=["iraq"])

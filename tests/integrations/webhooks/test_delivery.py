@@ -34,7 +34,13 @@ from service.integrations.webhooks.worker import (
 )
 from service.settings import Settings, SettingsError
 from tests import keys
-from tests.helpers import assert_problem, create_person, create_statement, delete
+from tests.helpers import (
+    assert_problem,
+    create_person,
+    create_statement,
+    database_environment,
+    delete,
+)
 from tests.integrations.webhooks.conftest import Reply, eventually
 
 STATEMENT_CREATED = ["statement.created"]
@@ -71,6 +77,7 @@ def verified(secret: str, received) -> dict:
 # ---- the outbox ------------------------------------------------------------------------------
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_a_delivery_is_written_in_the_transaction_of_the_change(loopback_admin, db):
     hook = await subscribe(loopback_admin, "http://127.0.0.1:9/hook")
     transaction = db.transaction()
@@ -89,6 +96,7 @@ async def test_a_delivery_is_written_in_the_transaction_of_the_change(loopback_a
     assert row["next_attempt_at"] is not None
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_deliveries_go_to_active_live_webhooks_that_match(loopback_admin, db):
     url = "http://127.0.0.1:9/hook"
     statements = await subscribe(loopback_admin, url)
@@ -131,6 +139,7 @@ async def test_deliveries_go_to_active_live_webhooks_that_match(loopback_admin, 
 # ---- end to end --------------------------------------------------------------------------------
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_the_serve_process_delivers_a_signed_event(settings, receiver, caplog):
     """Nothing but the API: the worker the app runs delivers one signed event."""
     caplog.set_level(logging.DEBUG)
@@ -178,8 +187,9 @@ async def test_the_serve_process_delivers_a_signed_event(settings, receiver, cap
     assert hook["secret"].removeprefix("whsec_") not in caplog.text
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_the_worker_command_delivers_until_told_to_stop(
-    loopback_admin, database_url, receiver
+    loopback_admin, database_settings, receiver
 ):
     hook = await subscribe(loopback_admin, receiver.url, events=["person.created"])
     process = await asyncio.create_subprocess_exec(
@@ -189,7 +199,7 @@ async def test_the_worker_command_delivers_until_told_to_stop(
         "worker",
         env={
             **os.environ,
-            "DATABASE_URL": database_url,
+            **database_environment(database_settings),
             "WEBHOOK_ALLOW_PRIVATE": "true",
             "WEBHOOK_POLL_SECONDS": "0.05",
         },
@@ -215,6 +225,7 @@ def test_the_command_line_has_a_worker_command():
 # ---- retries ------------------------------------------------------------------------------------
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_a_failing_receiver_gets_the_delivery_on_the_third_attempt(
     loopback_admin, receiver, make_worker
 ):
@@ -326,6 +337,7 @@ async def test_a_slow_receiver_times_out(loopback_settings, loopback_admin, rece
     assert delivery["last_error"]
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_410_disables_the_webhook(loopback_admin, receiver, make_worker, db):
     hook = await subscribe(loopback_admin, receiver.url)
     await create_statement(loopback_admin)
@@ -453,6 +465,7 @@ def test_signatures_follow_standard_webhooks():
 # ---- many workers --------------------------------------------------------------------------------
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_racing_workers_deliver_each_delivery_once(loopback_admin, receiver, make_worker, db):
     hook = await subscribe(loopback_admin, receiver.url)
     await insert_events(db, 50)
@@ -547,6 +560,7 @@ async def age_deliveries(db, status: str, days: float, count: int) -> list[uuid.
     return ids
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_finished_deliveries_are_purged_after_the_retention_period(
     loopback_admin, loopback_settings, make_worker, db
 ):

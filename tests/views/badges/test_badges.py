@@ -159,6 +159,7 @@ async def test_internal_missing_and_malformed_badges_are_404_for_everyone(anonym
             assert_problem(await caller.get(url), 404)
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_deleting_or_hiding_a_subject_removes_its_badge_at_once(anonymous_client, client):
     await wait_listening(anonymous_client, client)
     hidden = await create_statement(client)
@@ -186,6 +187,7 @@ async def test_deleting_or_hiding_a_subject_removes_its_badge_at_once(anonymous_
 # ---- never stale: this process ---------------------------------------------------------------
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_publish_supersede_and_retract_change_the_badge_at_once(client, db):
     await wait_listening(client)
     cache: BadgeCache = client.app.state.badge_cache
@@ -266,6 +268,7 @@ async def test_the_cache_answers_without_the_database_until_a_change_is_announce
 # ---- never stale: another process --------------------------------------------------------------
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_a_verdict_published_by_one_worker_reaches_another_workers_cache(
     client, anonymous_client, db
 ):
@@ -291,6 +294,7 @@ async def test_a_verdict_published_by_one_worker_reaches_another_workers_cache(
     assert message == "True"
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_a_write_answers_only_once_this_process_dropped_the_old_badge(client):
     """Even when notifications are slow to arrive, the response to a write waits for
     this process to apply the write's invalidation (the settle after commit)."""

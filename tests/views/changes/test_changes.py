@@ -86,6 +86,7 @@ async def publish(client: Any, assessment: dict[str, Any]) -> None:
 # ---- what the feed lists -------------------------------------------------------------------
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_feed_lists_every_change_in_commit_order_with_versions(client, db):
     outlet = await create_organization(client, name="Reuters")
     updated = await patch(client, f"/v1/organizations/{outlet['id']}", {"kind": "news_outlet"})
@@ -166,6 +167,7 @@ async def test_types_filter(client):
 # ---- who sees what ---------------------------------------------------------------------------
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_read_keys_see_changes_to_published_resources_only(client, anonymous_client):
     partner = anonymous_client
     partner.headers.update(keys.bearer(keys.READ))
@@ -263,6 +265,7 @@ WRITERS = 8
 TRANSACTIONS_PER_WRITER = 25
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_a_reader_following_next_cursor_never_misses_a_concurrent_write(
     settings, database_url, db
 ):

@@ -59,6 +59,7 @@ async def export(client: Any, **headers: str) -> tuple[Any, list[dict[str, Any]]
 # ---- what is exported ---------------------------------------------------------------------------
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_export_is_the_published_record(client, anonymous_client, db):
     async with db.transaction():
         await example.load(db)
@@ -159,6 +160,7 @@ async def test_export_needs_a_key(anonymous_client):
     await export(anonymous_client, **keys.bearer(keys.READ))
 
 
+@pytest.mark.also_behind_pgbouncer
 @pytest.mark.quiet_server  # the change feed: see tests/views/changes/test_changes.py
 async def test_changes_cursor_continues_where_the_export_stands(client):
     before = await create_organization(client, name="In the export")

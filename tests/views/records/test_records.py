@@ -25,6 +25,7 @@ async def founding_example(db):
         await example.load(db)
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_letter_record_tells_the_story(client, founding_example):
     response = await client.get(f"/v1/documents/{LETTER}/record")
     assert response.status_code == 200, response.text

@@ -39,6 +39,7 @@ async def search(client, q, **params):
     return response.json()
 
 
+@pytest.mark.also_behind_pgbouncer
 async def test_finds_statements_and_documents_best_first(client, corpus):
     hits = (await search(client, "letter"))["items"]
     ids = [h["id"] for h in hits]
