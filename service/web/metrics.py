@@ -65,6 +65,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 
+from service.web.auth import AUTHENTICATION_EXEMPT
+
 log = logging.getLogger("service.metrics")
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -345,6 +347,8 @@ async def _publish(metrics: Metrics) -> None:
 class MetricsController(Controller):
     path = "/metrics"
     tags = ["Health"]
+    # Like the probes: a scrape never depends on an Authorization header.
+    opt = AUTHENTICATION_EXEMPT
 
     @get(
         "/",
