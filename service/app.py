@@ -52,6 +52,7 @@ from service.web.auth import (
     provide_audience,
     provide_caller,
 )
+from service.web.connections import CloseUnreadBodies
 from service.web.forwarded import ForwardedClient
 from service.web.headers import ProblemPreflights, cors_config, response_headers
 from service.web.health import HealthController
@@ -72,7 +73,9 @@ Conventions: JSON bodies with snake_case fields; errors are application/problem+
 Limits: requests per minute per API key (per client address without a key), reported
 in `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the
 window resets) on every response, and 429 with `Retry-After` when used up. Request
-bodies over 1 MiB (`MAX_BODY_BYTES`) are 413.
+bodies over 1 MiB (`MAX_BODY_BYTES`) are 413. An answer given before the request's body
+was read (413, and 401, 403 or 429 to a request with a body) comes with
+`Connection: close`: send the next request on a new connection.
 """
 
 ROUTES = [
@@ -216,6 +219,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Around Litestar's CORS middleware: a refused preflight is problem+json too.
         handler = ProblemPreflights(handler)
     app.asgi_handler = RequestTelemetry(handler, request_metrics, route_templates(app.routes))
+    # Around everything that may answer before a body is read (413, 401, 403, 429):
+    # such an answer closes its connection cleanly (service/web/connections.py).
+    # Outside the telemetry, so that reading the refused body's rest is not timed.
+    app.asgi_handler = CloseUnreadBodies(app.asgi_handler)
     if settings.trusted_proxies:
         # Outermost: the rate limit and the log line see the client behind the proxies.
         app.asgi_handler = ForwardedClient(app.asgi_handler, settings.trusted_proxies)

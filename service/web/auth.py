@@ -110,7 +110,8 @@ KeyLookup = Callable[[Connection, bytes], Awaitable["Caller | None"]]
 
 class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
     """Turns the bearer key into a Caller; a bad, revoked or expired key is 401 at
-    once, whatever the route (a client with broken credentials should learn it)."""
+    once, whatever the route (a client with broken credentials should learn it), except
+    on the routes marked AUTHENTICATION_EXEMPT, which never look at the header."""
 
     def __init__(self, app: ASGIApp, *, find_key: KeyLookup) -> None:
         super().__init__(app)
@@ -139,6 +140,14 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
         if caller is None:
             raise NotAuthorizedException("the API key is unknown, revoked or expired")
         return AuthenticationResult(user=caller, auth=None)
+
+
+# The `opt` of a controller or handler that never looks at `Authorization`: the probes
+# and the metrics (an orchestrator's probe or a scraper with a stale key must still get
+# its answer). Litestar's authentication middleware skips a handler whose `opt` has
+# `exclude_from_auth`; the caller is then anonymous, and the request id, the metrics
+# and the log line happen as for any request.
+AUTHENTICATION_EXEMPT: dict[str, Any] = {"exclude_from_auth": True}
 
 
 def caller_of(request: ASGIConnection[Any, Any, Any, Any]) -> Caller:

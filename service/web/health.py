@@ -1,4 +1,8 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes.
+
+They never look at `Authorization` (nor does `/metrics`): an orchestrator's probe or a
+scraper that sends a stale or broken key must still learn whether the process is up,
+and a bad key must not make an instance look dead. See `AUTHENTICATION_EXEMPT`."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from litestar import Controller, Request, Response, get
 
 from service.kit.errors import DatabaseSettingsError, ServiceUnavailable
 from service.web import http
+from service.web.auth import AUTHENTICATION_EXEMPT
 
 
 class Health(msgspec.Struct, kw_only=True):
@@ -20,6 +25,7 @@ class Health(msgspec.Struct, kw_only=True):
 class HealthController(Controller):
     path = "/health"
     tags = ["Health"]
+    opt = AUTHENTICATION_EXEMPT
 
     @get("/live", operation_id="CheckLiveness", summary="The process is up")
     async def live(self) -> Health:
@@ -29,7 +35,8 @@ class HealthController(Controller):
         "/ready",
         operation_id="CheckReadiness",
         summary="The service can reach its database (503 otherwise)",
-        responses=http.responses((503,)),
+        # Not `http.responses`: a probe takes no parameters and no key, so no 400 or 401.
+        responses=http.problem_responses(503),
     )
     async def ready(self, request: Request) -> Response[Health]:  # type: ignore[type-arg]
         state = request.app.state

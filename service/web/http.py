@@ -323,7 +323,7 @@ HISTORY = (404, 422, 503)
 def responses(statuses: Sequence[int]) -> dict[int, ResponseSpec]:
     """Problem responses for these statuses, always with 400 (Litestar documents a 400
     of its own shape for any route with parameters; ours is problem+json) and 401 (a
-    bad key is refused on every route). A route that can answer 415 takes a body, so it
+    bad key is refused on every route but the probes and the metrics). A route that can answer 415 takes a body, so it
     can also answer 413. 429 is added to every rate-limited route by
     `service.ratelimit.DocumentRateLimits` (the health probes are exempt)."""
     body = {413} if 415 in statuses else set()

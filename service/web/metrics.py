@@ -76,6 +76,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 
+from service.web.auth import AUTHENTICATION_EXEMPT
+
 log = logging.getLogger("service.metrics")
 
 # Without this, each counter and histogram child also exposes a `..._created` gauge: in
@@ -380,6 +382,8 @@ async def _publish(metrics: Metrics) -> None:
 class MetricsController(Controller):
     path = "/metrics"
     tags = ["Health"]
+    # Like the probes: a scrape never depends on an Authorization header.
+    opt = AUTHENTICATION_EXEMPT
 
     @get(
         "/",
