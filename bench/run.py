@@ -467,7 +467,9 @@ async def prepare(url: str, options: Options, directory: Path, reused: bool) -> 
     from service.integrations.api_keys.service import create_key
     from service.web.auth import Scope
 
-    conn = await asyncpg.connect(url)
+    # The loading statements run for many seconds: longer than the statement_timeout that
+    # migration 0010 sets on the database for requests (this session only).
+    conn = await asyncpg.connect(url, server_settings={"statement_timeout": "0"})
     try:
         if reused and await conn.fetchval("SELECT count(*) FROM statements"):
             log("reusing the loaded corpus (--keep-database)")

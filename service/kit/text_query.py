@@ -11,8 +11,9 @@ import re
 
 import msgspec
 
-# A word of letters or digits (any script) followed by `*`, not inside a longer token.
-_PREFIX = re.compile(r"(?<![\w\"-])(\w+)\*+(?=\s|$)")
+# A word of letters or digits (any script) followed by `*`, not inside a longer token;
+# three characters at least: "a*" would match most of the record and rank all of it.
+_PREFIX = re.compile(r"(?<![\w\"'-])(\w{3,})\*+(?=\s|$)")
 _QUOTED = re.compile(r'"[^"]*"?')
 # What may be corrected: plain words, not phrases, exclusions, `or` or prefixes.
 _WORD = re.compile(r"(?<![\w\"*-])([^\W\d_]{3,40})(?![\w*])")
