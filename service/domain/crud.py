@@ -19,15 +19,7 @@ import msgspec
 from service.domain.history.repository import record_event
 from service.domain.history.schemas import EventAction, HistoryPage, ResourceType
 from service.domain.history.service import list_history
-from service.domain.subjects import (
-    ASSESSMENTS,
-    DOCUMENTS,
-    ORGANIZATIONS,
-    PEOPLE,
-    RELATIONS,
-    STATEMENTS,
-    Referent,
-)
+from service.domain.subjects import REFERENTS, Referent
 from service.kit.db import Connection
 from service.kit.errors import FieldError, InvalidInput, NotFound
 from service.kit.sql import Conditions, Position, keyset_page, like_pattern
@@ -145,7 +137,7 @@ class Table(Generic[T]):
 # FOR SHARE: a referenced row cannot be deleted until the referring write commits.
 _LIVE_IDS = {
     referent: f"SELECT id FROM {referent.table} WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL FOR SHARE"
-    for referent in (ORGANIZATIONS, PEOPLE, DOCUMENTS, STATEMENTS, RELATIONS, ASSESSMENTS)
+    for referent in REFERENTS
 }
 
 
@@ -214,7 +206,7 @@ class ResourceService(ABC, Generic[T, C, P]):
         items, next_cursor = trim_page(
             items,
             limit,
-            lambda item: Position(created_at=versioned(item).created_at, id=versioned(item).id),
+            lambda item: Position(created_at=(v := versioned(item)).created_at, id=v.id),
         )
         return Page(items, next_cursor)
 

@@ -31,6 +31,7 @@ DOCUMENTS = Referent("documents", "document")
 STATEMENTS = Referent("statements", "statement")
 RELATIONS = Referent("relations", "relation")
 ASSESSMENTS = Referent("assessments", "assessment")
+REFERENTS = (ORGANIZATIONS, PEOPLE, DOCUMENTS, STATEMENTS, RELATIONS, ASSESSMENTS)
 
 
 class SubjectType(StrEnum):
