@@ -20,9 +20,17 @@ from service.domain.history.repository import record_event
 from service.domain.history.schemas import EventAction, HistoryPage, ResourceType
 from service.domain.history.service import list_history
 from service.domain.subjects import REFERENTS, Referent
+from service.kit import text_query
 from service.kit.db import Connection
 from service.kit.errors import FieldError, InvalidInput, NotFound
-from service.kit.sql import Conditions, Position, keyset_page, like_pattern
+from service.kit.sql import (
+    Conditions,
+    Position,
+    RankedPosition,
+    keyset_page,
+    like_pattern,
+    ranked_page,
+)
 from service.web.auth import Audience
 from service.web.http import IfMatch, decode_cursor, trim_page
 
@@ -67,6 +75,7 @@ class Table(Generic[T]):
         self.json = json
         self.from_sql = from_sql or f"{name} {alias}"
         self._list_type = list[struct]  # type: ignore[valid-type]
+        self._ranked_type = tuple[list[struct], list[RankedPosition]]  # type: ignore[valid-type]
         self._select_one = f"SELECT {json} FROM {self.from_sql} WHERE {alias}.id = $1 AND {alias}.deleted_at IS NULL"
         self._select_for_update = f"{self._select_one} FOR UPDATE OF {alias}"
         self.public_json = public_json or json
@@ -114,6 +123,25 @@ class Table(Generic[T]):
         sql, args = keyset_page(json, self.from_sql, conditions, after, limit, self.alias)
         raw = await conn.fetchval(sql, *args)
         return msgspec.json.decode(raw, type=self._list_type)
+
+    async def ranked_page(
+        self,
+        conn: Connection,
+        rank_sql: str,
+        conditions: Conditions,
+        after: RankedPosition | None,
+        limit: int,
+    ) -> list[tuple[T, RankedPosition]]:
+        """Live rows in the order of `rank_sql` (see `sql.ranked_page`), each with its
+        position."""
+        conditions.clauses.insert(0, f"{self.alias}.deleted_at IS NULL")
+        sql, args = ranked_page(
+            self.json, self.from_sql, rank_sql, conditions, after, limit, self.alias
+        )
+        items, positions = msgspec.json.decode(
+            await conn.fetchval(sql, *args), type=self._ranked_type
+        )
+        return list(zip(items, positions, strict=True))
 
     async def update_columns(self, conn: Connection, id: UUID, values: dict[str, Any]) -> None:
         """Write changed columns; the row's trigger bumps version and updated_at even
@@ -310,10 +338,13 @@ class ResourceService(ABC, Generic[T, C, P]):
 
 class NamedResourceService(ResourceService[T, C, P]):
     """A resource that callers find by name (organizations, people): its list matches
-    `q` against names with typos forgiven, newest first."""
+    `q` against names with typos forgiven, best match first; without `q`, newest first."""
 
     # The repository's name condition: {0} is the query, {1} its ILIKE pattern.
     name_match: str
+    # The repository's `rank` of each row (a join, `sql.ranked_page`): {0} is the query,
+    # {1} its `word*` prefixes.
+    name_rank: str
 
     async def list(
         self,
@@ -325,8 +356,18 @@ class NamedResourceService(ResourceService[T, C, P]):
         limit: int,
     ) -> Page[T]:
         conditions = Conditions()
-        if q:
-            conditions.add(self.name_match, q, like_pattern(q))
         if updated_since:
             conditions.add(f"{self.table.alias}.updated_at >= {{}}", updated_since)
-        return await self.page(conn, conditions, cursor, limit)
+        if not q:
+            return await self.page(conn, conditions, cursor, limit)
+        after = decode_cursor(cursor, RankedPosition)
+        parsed = text_query.parse(q)
+        # Trigrams ignore the `*`; what the prefixes add is their own tier in the rank.
+        text = " ".join([parsed.text, *parsed.prefixes]).strip() or q
+        query, prefixes = conditions.param(text), conditions.param(parsed.prefixes)
+        conditions.add(self.name_match.format(query, "{}"), like_pattern(text))
+        rows = await self.table.ranked_page(
+            conn, self.name_rank.format(query, prefixes), conditions, after, limit
+        )
+        page, next_cursor = trim_page(rows, limit, lambda row: row[1])
+        return Page([item for item, _ in page], next_cursor)

@@ -44,7 +44,8 @@ class Texts:
 @dataclass(frozen=True)
 class NamedList:
     """The list of a resource found by name (`crud.NamedResourceService`): `plural`
-    makes its operation id and summary (`ListPeople`, "List people, newest first"),
+    makes its operation id and summary (`ListPeople`, "List people, newest first or
+    best match to q first"),
     `function` its handler name, `page` its response Struct."""
 
     plural: str
@@ -144,7 +145,7 @@ def standard_routes(spec: ResourceRoutes) -> dict[str, HTTPRouteHandler]:
         handlers[f"list_{named.function}"] = get(
             "/",
             operation_id=f"List{named.plural}",
-            summary=f"List {named.plural.lower()}, newest first",
+            summary=f"List {named.plural.lower()}, newest first or best match to q first",
             responses=http.responses(http.LIST),
         )(_named(list_by_name, f"list_{named.function}"))
 

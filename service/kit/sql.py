@@ -78,3 +78,50 @@ def keyset_page(
         f" ORDER BY {alias}.created_at DESC, {alias}.id DESC LIMIT {limit_param}) AS page"
     )
     return sql, conditions.args
+
+
+class RankedPosition(msgspec.Struct, array_like=True, frozen=True):
+    """Where a page ends in a ranked order: (tier, score DESC, name, id), unique by id."""
+
+    tier: int
+    score: int
+    name: str
+    id: UUID
+
+
+def ranked_page(
+    select_json: str,
+    from_sql: str,
+    rank_sql: str,
+    conditions: Conditions,
+    after: RankedPosition | None,
+    limit: int,
+    alias: str,
+) -> tuple[str, list[Any]]:
+    """A page query in ranked order that returns one JSON array of two: the page's
+    documents and, for each, its position (`RankedPosition`'s fields).
+
+    `rank_sql` joins `rank` (`tier` integer, lower first; `score` integer, higher first)
+    to each row of `alias`. The position after a row is the whole sort key down to the
+    unique id, so paging survives any number of ties; one extra row is fetched to tell
+    whether another page exists.
+    """
+    if after is not None:
+        tier, score = conditions.param(after.tier), conditions.param(after.score)
+        name, id = conditions.param(after.name), conditions.param(after.id)
+        conditions.clauses.append(
+            f"rank.tier > {tier}::int OR (rank.tier = {tier}::int AND (rank.score < {score}::int"
+            f" OR (rank.score = {score}::int AND ({alias}.name, {alias}.id) > ({name}::text, {id}::uuid))))"
+        )
+    limit_param = conditions.param(limit + 1)
+    order = "tier, page.score DESC, page.name, page.id"
+    sql = (
+        f"SELECT json_build_array("
+        f"coalesce(json_agg(page.doc ORDER BY page.{order}), '[]'),"
+        f" coalesce(json_agg(json_build_array(page.tier, page.score, page.name, page.id)"
+        f" ORDER BY page.{order}), '[]'))"
+        f" FROM (SELECT {select_json} AS doc, rank.tier, rank.score, {alias}.name, {alias}.id"
+        f" FROM {from_sql} {rank_sql} WHERE {conditions.sql}"
+        f" ORDER BY rank.tier, rank.score DESC, {alias}.name, {alias}.id LIMIT {limit_param}) AS page"
+    )
+    return sql, conditions.args

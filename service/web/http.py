@@ -369,7 +369,18 @@ FullText = Annotated[
 ]
 NameQuery = Annotated[
     str | None,
-    QueryParameter(max_length=500, description="Typo-tolerant match on names (and aliases)."),
+    QueryParameter(
+        max_length=500,
+        description=(
+            "Typo-tolerant match on names (and aliases), best match first: a name or"
+            " alias with exactly these words (in any order), then names holding every"
+            " word whole, then names with words starting with them (`word*` asks for"
+            " a prefix), then names only similar (typos); within each, closer"
+            " trigram similarity first, then by name and id. Names below a similarity"
+            " floor are left out. `next_cursor` pages on in this order. Without `q`,"
+            " newest first."
+        ),
+    ),
 ]
 LanguageFilter = Annotated[
     str | None,

@@ -31,6 +31,15 @@ RETURNING id
 # whatever the session, PgBouncer or not), plus a plain substring match.
 NAME_MATCHES = "o.id IN (SELECT organizations_matching({0}, {1}))"
 
+# How well the name matches (migration names1's tiers), then a score: how much of the
+# query the name holds (word similarity, the measure of the match) plus how much of the
+# name the query is (similarity), so that "Washington Post" comes before "The
+# Washington Post Company". In millionths: an integer is exact in a cursor.
+NAME_RANK = """CROSS JOIN LATERAL (SELECT
+    name_tier(name_words({0}::text), {1}::text[], ARRAY[o.name]) AS tier,
+    round((word_similarity({0}::text, o.name) + similarity({0}::text, o.name)) * 500000)::int
+        AS score) AS rank"""
+
 
 async def insert(conn: Connection, data: OrganizationCreate, id: UUID | None) -> UUID:
     new_id: UUID = await conn.fetchval(

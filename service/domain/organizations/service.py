@@ -16,6 +16,7 @@ class OrganizationService(
 ):
     table = repository.organizations
     name_match = repository.NAME_MATCHES
+    name_rank = repository.NAME_RANK
     resource_type = ResourceType.ORGANIZATION
 
     async def insert(self, conn: Connection, data: OrganizationCreate, id: UUID | None) -> UUID:

@@ -42,6 +42,17 @@ DELETE_AFFILIATIONS = "DELETE FROM affiliations WHERE person_id = $1"
 # (migration 0009: the threshold holds whatever the session, PgBouncer or not).
 NAMES_MATCH = "p.id IN (SELECT people_matching({0}, {1}))"
 
+# How well the name or an alias matches (migration names1's tiers), then a score: how
+# much of the query the names hold (word similarity, the measure of the match) plus how
+# much of the closest name or alias the query is (similarity), so that "Washington
+# Post" comes before "The Washington Post Company". In millionths: an integer is exact
+# in a cursor.
+NAMES_RANK = """CROSS JOIN LATERAL (SELECT
+    name_tier(name_words({0}::text), {1}::text[], array_prepend(p.name, p.aliases)) AS tier,
+    round((word_similarity({0}::text, p.names) + (
+        SELECT max(similarity({0}::text, n)) FROM unnest(array_prepend(p.name, p.aliases)) AS n
+    )) * 500000)::int AS score) AS rank"""
+
 
 async def insert(conn: Connection, data: PersonCreate, id: UUID | None) -> UUID:
     new_id: UUID = await conn.fetchval(

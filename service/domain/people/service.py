@@ -17,6 +17,7 @@ from service.kit.db import Connection
 class PersonService(NamedResourceService[Person, PersonCreate, PersonPatch]):
     table = repository.people
     name_match = repository.NAMES_MATCH
+    name_rank = repository.NAMES_RANK
     resource_type = ResourceType.PERSON
     child_fields = frozenset({"affiliations"})
 

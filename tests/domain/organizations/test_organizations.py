@@ -160,6 +160,32 @@ async def test_q_matches_names_typo_tolerantly(client):
     assert await list_ids(client, URL, q="Zyxwvut") == []
 
 
+@pytest.mark.also_behind_pgbouncer
+async def test_q_ranks_organizations_best_match_first(client):
+    # Created best match first, so newest first would list them the other way round.
+    exact = await create_organization(client, name="Washington Post")
+    whole = await create_organization(client, name="The Washington Post Company")
+    prefix = await create_organization(client, name="Washingtonian Posts")
+    typo = await create_organization(client, name="Washinton Post")
+    unrelated = await create_organization(client, name="Agence France-Presse")
+    ids = [exact["id"], whole["id"], prefix["id"], typo["id"]]
+    assert await list_ids(client, URL, q="Washington Post") == ids
+    assert await list_ids(client, URL, q="post washington") == ids
+    assert (await list_ids(client, URL, q="Washingtn Pots"))[0] in {exact["id"], typo["id"]}
+    assert unrelated["id"] not in await list_ids(client, URL, q="Washington Post")
+    assert await all_ids(client, URL, q="Washington Post", limit=1) == ids
+
+
+@pytest.mark.also_behind_pgbouncer
+async def test_q_pages_organizations_through_ties(client):
+    same = [(await create_organization(client, name="Reuters"))["id"] for _ in range(4)]
+    others = [(await create_organization(client, name=f"Reuters {i}"))["id"] for i in range(3)]
+    full = await list_ids(client, URL, q="reuters", limit=100)
+    assert full == [*sorted(same), *others]
+    assert await all_ids(client, URL, q="reuters", limit=1) == full
+    assert await all_ids(client, URL, q="reuters", limit=3) == full
+
+
 async def test_q_takes_like_wildcards_literally(client):
     await create_organization(client, name="Reuters")
     pct = await create_organization(client, name="100% News")

@@ -7,6 +7,8 @@ from uuid import UUID
 
 import pytest
 
+from service.commands import example
+from service.commands.example import example_id
 from tests.helpers import (
     BASE_URL,
     MISSING_ID,
@@ -137,6 +139,94 @@ async def test_q_matches_names_and_aliases_typo_tolerantly(client):
     assert await list_ids(client, URL, q="Bob Dylan") == [dylan["id"]]
     assert await list_ids(client, URL, q="Abdul Mahdi") == [mahdi["id"]]
     assert await list_ids(client, URL, q="Qwxyz") == []
+
+
+@pytest.fixture
+async def founding_example(db):
+    async with db.transaction():
+        await example.load(db)
+
+
+def _example_person(key: str) -> str:
+    return str(example_id(f"person:{key}"))
+
+
+@pytest.mark.also_behind_pgbouncer
+async def test_q_ranks_the_founding_example_best_match_first(client, founding_example):
+    esper, milley, copp = (_example_person(k) for k in ("esper", "milley", "copp"))
+    tapper = _example_person("tapper")
+    # Jake Tapper ("@jaketapper") is similar enough to "Esper" and "Tara" to be listed,
+    # and he was created last: newest first listed him before the person asked for.
+    found = await list_ids(client, URL, q="Esper")
+    assert found[0] == esper and tapper in found
+    assert found.index(esper) < found.index(tapper)
+    assert (await list_ids(client, URL, q="Mark Esper"))[:2] == [esper, milley]
+    found = await list_ids(client, URL, q="Tara")
+    assert found[0] == copp and found.index(copp) < found.index(tapper)
+    # Word order does not matter; typos are forgiven but rank below whole words.
+    assert (await list_ids(client, URL, q="esper mark"))[0] == esper
+    assert (await list_ids(client, URL, q="Mrak Esper"))[0] == esper
+    assert (await list_ids(client, URL, q="Espr"))[0] == esper
+    # Words of other names, and a name only the floor keeps out.
+    assert (await list_ids(client, URL, q="Milley"))[0] == milley
+    assert _example_person("sly") not in await list_ids(client, URL, q="Esper")
+
+
+@pytest.mark.also_behind_pgbouncer
+async def test_q_puts_an_exact_alias_before_a_name_that_contains_its_words(client):
+    dylan = await create_person(client, name="Robert Zimmerman", aliases=["Bob Dylan"])
+    band = await create_person(client, name="Bob Dylan Tribute Band")
+    typo = await create_person(client, name="Bob Dilan")
+    assert await list_ids(client, URL, q="Bob Dylan") == [dylan["id"], band["id"], typo["id"]]
+    # Exact in any order, whole words, then prefixes, then typos.
+    assert await list_ids(client, URL, q="dylan bob") == [dylan["id"], band["id"], typo["id"]]
+    assert (await list_ids(client, URL, q="Tribute"))[0] == band["id"]
+
+
+@pytest.mark.also_behind_pgbouncer
+async def test_q_ranks_whole_words_then_prefixes_then_similar_names(client):
+    whole = await create_person(client, name="Christopher Wray")
+    prefix = await create_person(client, name="Christophers Wrayburn")
+    similar = await create_person(client, name="Kristopher Wray")
+    assert await list_ids(client, URL, q="Christopher") == [
+        whole["id"],
+        prefix["id"],
+        similar["id"],
+    ]
+    # A trailing `*` asks for a prefix: whole words and prefixes alike start with it.
+    found = await list_ids(client, URL, q="Christ*")
+    assert set(found[:2]) == {whole["id"], prefix["id"]}
+    # Only one name has a word starting "wrayb"; "Wray" is merely similar.
+    found = await list_ids(client, URL, q="Wrayb*")
+    assert found[0] == prefix["id"] and set(found[1:]) == {whole["id"], similar["id"]}
+
+
+@pytest.mark.also_behind_pgbouncer
+async def test_q_pages_by_rank_through_ties_without_losing_or_repeating_anyone(client):
+    # Five people of one name tie on tier, score and name: only their ids tell them
+    # apart. Around them, better and worse matches.
+    exact = await create_person(client, name="Ann Lee")
+    twins = [(await create_person(client, name="Ann Lee Smith"))["id"] for _ in range(5)]
+    aliased = await create_person(client, name="Zed Q", aliases=["Ann Lee Smith"])
+    typos = [(await create_person(client, name=f"Anne Leigh {i}"))["id"] for i in range(3)]
+    full = await list_ids(client, URL, q="ann lee", limit=100)
+    assert full[0] == exact["id"]
+    assert sorted(full[1:7]) == sorted([*twins, aliased["id"]])
+    assert sorted(full[1:6]) == sorted(twins) and full[6] == aliased["id"]
+    assert full[1:6] == sorted(twins)  # ties by name, then by id
+    assert set(typos) <= set(full[7:])
+    for limit in (1, 2, 4):
+        walked = await all_ids(client, URL, q="ann lee", limit=limit)
+        assert walked == full, limit
+
+
+async def test_a_cursor_of_the_newest_first_list_is_refused_by_a_ranked_one(client):
+    for i in range(3):
+        await create_person(client, name=f"Mark Esper {i}")
+    cursor = (await client.get(URL, params={"limit": 1})).json()["next_cursor"]
+    assert cursor
+    response = await client.get(URL, params={"limit": 1, "q": "Esper", "cursor": cursor})
+    assert_problem(response, 422, field="cursor")
 
 
 async def test_q_follows_alias_changes_and_ignores_deleted_people(client):
