@@ -14,6 +14,9 @@ its `word*` prefixes and a row's names (its name and each alias):
 - 3: anything else (a typo, a word inside another).
 
 Both are IMMUTABLE and take no setting, so they rank alike behind PgBouncer or not.
+`name_tier` runs for every match before the page is cut, so it splits each name once
+and loops: written as one SQL query with subqueries it cost 118 µs a row (230 ms for
+the 1,941 people of 200,000 that "Esper" matches), in PL/pgSQL 18 µs (35 ms).
 
 Revision ID: names1
 Revises: 0010
@@ -32,23 +35,43 @@ UPGRADE = [
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
     RETURN array_remove(regexp_split_to_array(lower(name), '[^[\:alnum\:]]+'), '')""",
     """CREATE FUNCTION name_tier(words text[], prefixes text[], names text[]) RETURNS integer
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     AS $$
-    SELECT CASE
-        WHEN cardinality(words) + cardinality(prefixes) = 0 THEN 3
-        WHEN cardinality(prefixes) = 0 AND EXISTS (
-            SELECT FROM unnest(names) AS n (name)
-            WHERE name_words(n.name) @> words AND name_words(n.name) <@ words) THEN 0
-        WHEN cardinality(prefixes) = 0 AND words <@ ARRAY(
-            SELECT w FROM unnest(names) AS n (name), unnest(name_words(n.name)) AS w) THEN 1
-        WHEN NOT EXISTS (
-            SELECT FROM unnest(words || prefixes) AS q (word)
-            WHERE NOT EXISTS (
-                SELECT FROM unnest(names) AS n (name), unnest(name_words(n.name)) AS w
-                WHERE starts_with(w, q.word))) THEN 2
-        ELSE 3
-    END
-    $$""",
+    DECLARE
+        name text;
+        words_of_name text[];
+        every_word text[] := '{}';
+        wanted text;
+        word text;
+        found boolean;
+    BEGIN
+        IF cardinality(words) + cardinality(prefixes) = 0 THEN
+            RETURN 3;
+        END IF;
+        FOREACH name IN ARRAY names LOOP
+            words_of_name := name_words(name);
+            IF cardinality(prefixes) = 0 AND words_of_name @> words AND words_of_name <@ words THEN
+                RETURN 0;
+            END IF;
+            every_word := every_word || words_of_name;
+        END LOOP;
+        IF cardinality(prefixes) = 0 AND every_word @> words THEN
+            RETURN 1;
+        END IF;
+        FOREACH wanted IN ARRAY words || prefixes LOOP
+            found := false;
+            FOREACH word IN ARRAY every_word LOOP
+                IF starts_with(word, wanted) THEN
+                    found := true;
+                    EXIT;
+                END IF;
+            END LOOP;
+            IF NOT found THEN
+                RETURN 3;
+            END IF;
+        END LOOP;
+        RETURN 2;
+    END $$""",
 ]
 
 DOWNGRADE = [
