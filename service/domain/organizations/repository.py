@@ -31,7 +31,7 @@ RETURNING id
 # whatever the session, PgBouncer or not), plus a plain substring match.
 NAME_MATCHES = "o.id IN (SELECT organizations_matching({0}, {1}))"
 
-# How well the name matches (migration names1's tiers), then a score: how much of the
+# How well the name matches (migration 0011's tiers), then a score: how much of the
 # query the name holds (word similarity, the measure of the match) plus how much of the
 # name the query is (similarity), so that "Washington Post" comes before "The
 # Washington Post Company". In millionths: an integer is exact in a cursor.

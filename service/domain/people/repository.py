@@ -42,7 +42,7 @@ DELETE_AFFILIATIONS = "DELETE FROM affiliations WHERE person_id = $1"
 # (migration 0009: the threshold holds whatever the session, PgBouncer or not).
 NAMES_MATCH = "p.id IN (SELECT people_matching({0}, {1}))"
 
-# How well the name or an alias matches (migration names1's tiers), then a score: how
+# How well the name or an alias matches (migration 0011's tiers), then a score: how
 # much of the query the names hold (word similarity, the measure of the match) plus how
 # much of the closest name or alias the query is (similarity), so that "Washington
 # Post" comes before "The Washington Post Company". In millionths: an integer is exact

@@ -18,14 +18,14 @@ Both are IMMUTABLE and take no setting, so they rank alike behind PgBouncer or n
 and loops: written as one SQL query with subqueries it cost 118 µs a row (230 ms for
 the 1,941 people of 200,000 that "Esper" matches), in PL/pgSQL 18 µs (35 ms).
 
-Revision ID: names1
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-04
 """
 
 from alembic import op
 
-revision = "names1"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
