@@ -38,7 +38,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 
-from bench import corpus, procs, workload
+from bench import corpus, procs, relevance, workload
 from bench.workload import ENDPOINTS, Endpoint, Workload
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -938,6 +938,12 @@ def main(argv: list[str] | None = None) -> int:
             endpoints, soak, checks, profiles = measure_service(
                 options, url, prepared, directory, database_root
             )
+            # After the runs: the labelled items it adds are not in the timed corpus.
+            scored = (
+                asyncio.run(score_relevance(url, prepared))
+                if any(e.name == "search" for e in selected(options))
+                else None
+            )
         for m in endpoints:
             judge(m, workload.BY_NAME[m.name], ceilings)
         soak_measurement: Measurement | None = soak.get("measurement")
@@ -991,12 +997,19 @@ def main(argv: list[str] | None = None) -> int:
                 "measurement": asdict(soak_measurement) if soak_measurement else None,
             },
             "profiles": profiles,
+            "relevance": asdict(scored) if scored else None,
         }
         report = table(ceilings, endpoints, soak_measurement)
         options.output.parent.mkdir(parents=True, exist_ok=True)
         options.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         print(_heading(options, prepared, started))
         print(report)
+        if scored:
+            print(
+                f"search relevance (bench/relevance.py's labelled set in this corpus): "
+                f"MRR {scored.mrr:.3f} over {scored.queries} queries"
+                + "".join(f"\n  {miss}" for miss in scored.misses)
+            )
         if soak:
             print(
                 "soak workers' RSS (MiB, start/peak/end): "
@@ -1023,6 +1036,22 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if failures else 0
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+async def score_relevance(url: str, prepared: Prepared) -> relevance.Relevance:
+    """The labelled relevance set's MRR among the corpus: its items are created, then
+    searched for, through the app in this process (the server has stopped)."""
+    from litestar.testing import AsyncTestClient
+
+    from service.app import create_app
+    from service.settings import Settings
+
+    settings = Settings(database_url=url, webhook_worker=False, rate_limit_key=BENCH_RATE_LIMIT)
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        client.headers["Authorization"] = f"Bearer {prepared.write_key}"
+        items = await relevance.create_record(client)
+        client.headers["Authorization"] = f"Bearer {prepared.read_key}"
+        return await relevance.measure(client, items)
 
 
 def _heading(options: Options, prepared: Prepared, started: datetime) -> str:

@@ -174,3 +174,67 @@ async def test_search_and_filters_use_their_indexes(db):
         )
     )
     assert "statements_tags" in tag_plan, tag_plan
+
+
+async def _all_pages(client, q, **params):
+    """Every hit of a search, following next_cursor to the end."""
+    hits, cursor = [], None
+    while True:
+        page = await search(client, q, **params, **({"cursor": cursor} if cursor else {}))
+        hits.extend(page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return hits
+
+
+async def test_a_search_ranks_its_newest_matches_and_pages_through_them(client, db):
+    """Stage 1 keeps the CANDIDATES newest matches of each kind, whichever way it finds
+    them: the walk of the newest statements (a word in every row), the GIN index after
+    the probe finds the word rare (a word only in old rows, which no walk reaches), or
+    the GIN index after a walk that came up short (a word common among the newest few
+    and nowhere else). The pages of one search go through that set once each, best
+    first."""
+    from service.views.search.repository import CANDIDATES, PROBED, WALKED
+
+    rows = WALKED * 2
+    bygone = CANDIDATES * 3
+    speaker = await db.fetchval("INSERT INTO people (name) VALUES ('Speaker') RETURNING id")
+    await db.execute(
+        """INSERT INTO statements (speaker_id, text, said_at)
+           SELECT $1, 'everywhere ' || CASE WHEN i <= $3 THEN 'bygone ' ELSE '' END
+                      || CASE WHEN i > $2 - $4 AND i % 10 = 0 THEN 'lately ' ELSE '' END || i,
+                  timestamptz '2001-01-01T00:00:00Z' + i * interval '1 day'
+           FROM generate_series(1, $2) AS i""",
+        speaker,
+        rows,
+        bygone,
+        PROBED,
+    )
+    for word, matches in (("everywhere", rows), ("bygone", bygone), ("lately", PROBED // 10)):
+        expected = {
+            str(r["id"])
+            for r in await db.fetch(
+                """SELECT id FROM statements WHERE text LIKE '%' || $1 || ' %'
+                   ORDER BY said_at DESC LIMIT $2""",
+                word,
+                CANDIDATES,
+            )
+        }
+        assert len(expected) == min(CANDIDATES, matches)
+        hits = await _all_pages(client, word, types="statement", limit=40)
+        ids = [hit["id"] for hit in hits]
+        assert len(ids) == len(set(ids)) == len(expected), word
+        assert set(ids) == expected, word
+        scores = [hit["score"] for hit in hits]
+        assert scores == sorted(scores, reverse=True), word
+
+
+async def test_a_document_matches_on_its_whole_body_and_ranks_on_its_lead(client):
+    # The word is past the 2,000 characters of the body that ranking reads.
+    deep = await create_document(
+        client, title="Annual report", body_text="filler words " * 300 + "quokka sighting"
+    )
+    titled = await create_document(client, title="Quokka sighting", summary="On an island.")
+    hits = (await search(client, "quokka"))["items"]
+    assert [hit["id"] for hit in hits] == [titled["id"], deep["id"]]
+    assert "<mark>quokka</mark>" in hits[1]["snippet"].lower()
