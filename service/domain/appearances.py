@@ -30,13 +30,41 @@ Appearances = Annotated[list[Appearance], msgspec.Meta(max_length=200)]
 Owner = Literal["statement_id", "document_id"]
 
 
-def appearances_json(owner: Owner, owner_sql: str) -> str:
-    """A SQL expression: the owner's appearances as a JSON array, in their order."""
+def appearances_json(owner: Owner, owner_sql: str, source: str = "appearances") -> str:
+    """A SQL expression: the owner's appearances as a JSON array, in their order;
+    `source` is where they are read: the table, or `NEW` in a statement that inserts
+    them (`insert_cte`)."""
     return f"""coalesce((
         SELECT json_agg(json_build_object(
             'url', ap.url, 'publisher_id', ap.publisher_id,
             'published_at', ap.published_at, 'archived_url', ap.archived_url) ORDER BY ap.position)
-        FROM appearances ap WHERE ap.{owner} = {owner_sql}), '[]')"""
+        FROM {source} ap WHERE ap.{owner} = {owner_sql}), '[]')"""
+
+
+# The CTE `insert_cte` names: what a statement that creates an owner inserted.
+NEW = "new_appearances"
+
+
+def insert_cte(owner: Owner, alias: str, first: int) -> str:
+    """A CTE inserting the appearances of the owner a statement's CTE `alias` inserted,
+    from four arrays starting at parameter `first` (see `arrays`)."""
+    p = [f"${first + i}" for i in range(4)]
+    return f"""{NEW} AS (
+    INSERT INTO appearances ({owner}, position, url, publisher_id, published_at, archived_url)
+    SELECT {alias}.id, a.ord - 1, a.url, a.publisher_id, a.published_at, a.archived_url
+    FROM {alias}, unnest({p[0]}::text[], {p[1]}::uuid[], {p[2]}::timestamptz[], {p[3]}::text[])
+        WITH ORDINALITY AS a (url, publisher_id, published_at, archived_url, ord)
+    RETURNING *)"""
+
+
+def arrays(items: Sequence[Appearance]) -> list[list[Any]]:
+    """The parameters of `insert_cte` (and of `insert`): one array per column."""
+    return [
+        [a.url for a in items],
+        [a.publisher_id for a in items],
+        [a.published_at for a in items],
+        [a.archived_url for a in items],
+    ]
 
 
 _INSERT = """
@@ -56,14 +84,7 @@ async def insert(
 ) -> None:
     if not items:
         return
-    await conn.execute(
-        INSERT_SQL[owner],
-        owner_id,
-        [a.url for a in items],
-        [a.publisher_id for a in items],
-        [a.published_at for a in items],
-        [a.archived_url for a in items],
-    )
+    await conn.execute(INSERT_SQL[owner], owner_id, *arrays(items))
 
 
 async def replace(

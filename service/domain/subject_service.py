@@ -4,14 +4,17 @@ filters on full text, tags and the current published verdict."""
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import msgspec
+
 from service.domain import appearances, verification
-from service.domain.crud import C, P, Reference, ResourceService, T
-from service.domain.subjects import Verdict
+from service.domain.crud import C, P, Reference, ResourceService, T, refuse_missing
+from service.domain.subjects import Referent, Verdict
 from service.kit import text_query
 from service.kit.db import Connection
 from service.kit.sql import Conditions
@@ -29,6 +32,30 @@ class SubjectService(ResourceService[T, C, P]):
 
     def references(self, values: dict[str, Any]) -> Sequence[Reference]:
         return appearances.publisher_references(values)
+
+    async def create(
+        self, conn: Connection, data: C, actor: str | None, *, id: UUID | None = None
+    ) -> T:
+        """The resource, its appearances and its `created` event, with every reference
+        checked, in one statement (`create_row`); 422 naming each reference not live."""
+        wanted = self.references(msgspec.structs.asdict(data))
+        created, live = await self.create_row(conn, data, id, actor, wanted)
+        refuse_missing(wanted, live)
+        assert created is not None  # every reference was live, so the row was inserted
+        return msgspec.json.decode(created, type=self.table.struct)
+
+    @abstractmethod
+    async def create_row(
+        self,
+        conn: Connection,
+        data: C,
+        id: UUID | None,
+        actor: str | None,
+        wanted: Sequence[Reference],
+    ) -> tuple[str | None, dict[Referent, set[UUID]]]:
+        """The repository's one-statement create (`crud.create_sql`): the new
+        representation as JSON (None when a reference of `wanted` is not live) and the
+        live ids of each referent."""
 
     async def replace_children(self, conn: Connection, id: UUID, values: dict[str, Any]) -> None:
         if "appearances" in values:

@@ -12,7 +12,7 @@ from service.domain.documents import repository
 from service.domain.documents.schemas import Document, DocumentCreate, DocumentKind, DocumentPatch
 from service.domain.history.schemas import ResourceType
 from service.domain.subject_service import SubjectService
-from service.domain.subjects import ORGANIZATIONS, PEOPLE, Verdict
+from service.domain.subjects import ORGANIZATIONS, PEOPLE, Referent, Verdict
 from service.kit.db import Connection
 from service.web.auth import Audience
 
@@ -31,8 +31,15 @@ class DocumentService(SubjectService[Document, DocumentCreate, DocumentPatch]):
             refs.append(Reference("author_id", PEOPLE, values["author_id"]))
         return refs
 
-    async def insert(self, conn: Connection, data: DocumentCreate, id: UUID | None) -> UUID:
-        return await repository.insert(conn, data, id)
+    async def create_row(
+        self,
+        conn: Connection,
+        data: DocumentCreate,
+        id: UUID | None,
+        actor: str | None,
+        wanted: Sequence[Reference],
+    ) -> tuple[str | None, dict[Referent, set[UUID]]]:
+        return await repository.create(conn, data, id, actor, wanted)
 
     async def list(
         self,

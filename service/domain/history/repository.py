@@ -15,6 +15,16 @@ INSERT INTO events (resource_type, resource_id, action, version, actor, changed_
 VALUES ($1, $2, $3, $4, $5, $6)
 """
 
+
+def created_event_sql(resource_type: ResourceType, alias: str, actor: str) -> str:
+    """The `created` event of the row a statement's CTE `alias` inserted (`actor` its
+    parameter), for a resource created in one statement (`crud.create_sql`)."""
+    return f"""INSERT INTO events (resource_type, resource_id, action, version, actor)
+    SELECT '{resource_type.value}', {alias}.id, '{EventAction.CREATED.value}', {alias}.version,
+        {actor}::text
+    FROM {alias}"""
+
+
 EVENT_JSON = """json_build_object(
     'id', e.id, 'resource_type', e.resource_type, 'resource_id', e.resource_id,
     'action', e.action, 'version', e.version, 'at', e.at, 'actor', e.actor,

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 from service.domain import appearances
-from service.domain.crud import Table
+from service.domain.crud import Reference, Table, create_sql, distinct_ids
+from service.domain.history.repository import created_event_sql
+from service.domain.history.schemas import ResourceType
 from service.domain.statements.schemas import Statement, StatementCreate
-from service.domain.subjects import STATEMENTS
+from service.domain.subjects import ORGANIZATIONS, PEOPLE, STATEMENTS, Referent
 from service.domain.verification import verification_json
 from service.domain.visibility import PUBLISHED_STATEMENT
 from service.kit.db import Connection
 
 
-def statement_json(extra: str = "", *, public: bool = False) -> str:
-    """The representation of statement `s` as SQL JSON; `extra` adds key/value pairs."""
+def statement_json(
+    extra: str = "", *, public: bool = False, appearances_from: str = "appearances"
+) -> str:
+    """The representation of statement `s` as SQL JSON; `extra` adds key/value pairs;
+    `appearances_from` is where its appearances are read (`appearances.appearances_json`)."""
     return f"""json_build_object({extra}
     'id', s.id, 'speaker_id', s.speaker_id, 'text', s.text, 'said_at', s.said_at,
     'medium', s.medium, 'context', s.context, 'language', s.language,
-    'appearances', {appearances.appearances_json("statement_id", "s.id")},
+    'appearances', {appearances.appearances_json("statement_id", "s.id", appearances_from)},
     'tags', s.tags, 'visibility', s.visibility,
     'verification', {verification_json("s.id", public=public)},
     'version', s.version, 'created_at', s.created_at, 'updated_at', s.updated_at)"""
@@ -35,19 +41,38 @@ statements = Table(
     public_condition=PUBLISHED_STATEMENT,
 )
 
-INSERT_STATEMENT = """
-INSERT INTO statements (id, speaker_id, text, said_at, medium, context, language, tags, visibility)
-VALUES (coalesce($1, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING id
-"""
+# The speaker and the publishers are checked, the statement, its appearances and its
+# event inserted, and its representation built, in one round trip (`crud.create_sql`).
+CREATE_REFERENTS = (PEOPLE, ORGANIZATIONS)
+CREATE_STATEMENT = create_sql(
+    alias="s",
+    insert="""INSERT INTO statements
+        (id, speaker_id, text, said_at, medium, context, language, tags, visibility)
+    SELECT coalesce($1::uuid, gen_random_uuid()), $2::uuid, $3::text, $4::timestamptz,
+        $5::statement_medium, $6::text, $7::text, $8::text[], $9::visibility
+    FROM checked WHERE checked.ok
+    RETURNING *""",
+    children=[appearances.insert_cte("statement_id", "s", 10)],
+    event=created_event_sql(ResourceType.STATEMENT, "s", "$14"),
+    json=statement_json(appearances_from=appearances.NEW),
+    references=[(PEOPLE, "$15"), (ORGANIZATIONS, "$16")],
+)
 
 # The query in every language the record holds, prefixes included (migration 0008).
 MATCHES_TEXT = "s.search @@ search_query({}, {}::text[])"
 
 
-async def insert(conn: Connection, data: StatementCreate, id: UUID | None) -> UUID:
-    new_id: UUID = await conn.fetchval(
-        INSERT_STATEMENT,
+async def create(
+    conn: Connection,
+    data: StatementCreate,
+    id: UUID | None,
+    actor: str | None,
+    wanted: Sequence[Reference],
+) -> tuple[str | None, dict[Referent, set[UUID]]]:
+    """Create the statement in one statement (`CREATE_STATEMENT`): its representation
+    as JSON, or None when a reference in `wanted` is not live, and which were live."""
+    row = await conn.fetchrow(
+        CREATE_STATEMENT,
         id,
         data.speaker_id,
         data.text,
@@ -57,6 +82,9 @@ async def insert(conn: Connection, data: StatementCreate, id: UUID | None) -> UU
         data.language,
         data.tags,
         data.visibility,
+        *appearances.arrays(data.appearances),
+        actor,
+        *distinct_ids(wanted, CREATE_REFERENTS),
     )
-    await appearances.insert(conn, "statement_id", new_id, data.appearances)
-    return new_id
+    assert row is not None  # one row, from `checked`, whatever was written
+    return row["created"], {r: set(row[f"live_{r.table}"]) for r in CREATE_REFERENTS}

@@ -13,7 +13,7 @@ from service.domain.history.schemas import ResourceType
 from service.domain.statements import repository
 from service.domain.statements.schemas import Statement, StatementCreate, StatementPatch
 from service.domain.subject_service import SubjectService
-from service.domain.subjects import PEOPLE, Verdict
+from service.domain.subjects import PEOPLE, Referent, Verdict
 from service.domain.visibility import published_subject
 from service.kit.db import Connection
 from service.web.auth import Audience
@@ -31,8 +31,15 @@ class StatementService(SubjectService[Statement, StatementCreate, StatementPatch
             refs.append(Reference("speaker_id", PEOPLE, values["speaker_id"]))
         return refs
 
-    async def insert(self, conn: Connection, data: StatementCreate, id: UUID | None) -> UUID:
-        return await repository.insert(conn, data, id)
+    async def create_row(
+        self,
+        conn: Connection,
+        data: StatementCreate,
+        id: UUID | None,
+        actor: str | None,
+        wanted: Sequence[Reference],
+    ) -> tuple[str | None, dict[Referent, set[UUID]]]:
+        return await repository.create(conn, data, id, actor, wanted)
 
     async def list(
         self,
