@@ -174,26 +174,27 @@ async def live_ids(conn: Connection, referent: Referent, ids: Iterable[UUID]) ->
     return {r["id"] for r in await conn.fetch(_LIVE_IDS[referent], list(set(ids)))}
 
 
-def create_sql(
+def checked_write_sql(
     *,
     alias: str,
-    insert: str,
+    write: str,
     children: Sequence[str],
     event: str,
     json: str,
     references: Sequence[tuple[Referent, str]],
 ) -> str:
-    """One statement that checks a new resource's references, inserts it, its children
-    and its `created` event, and returns its representation: one round trip where the
-    flow of `ResourceService.create` takes five or more.
+    """One statement that checks a resource's references, writes its row, its children
+    and its event, and returns its representation: one round trip where the flow of
+    `ResourceService.create` (or `apply`) takes four or more.
 
     `references` pairs each referent with the parameter holding the (distinct) ids
     wanted from it; those that are live are share-locked, as `live_ids` does, and come
-    back as `live_<table>` so that the caller can name the missing ones. `insert` is the
-    resource's `INSERT ... SELECT ... FROM checked WHERE checked.ok RETURNING *` (it
-    writes nothing unless every reference is live); it becomes the CTE `alias`, which
-    `children` (CTEs, named by their own text), `event` and `json` read. `json` builds
-    the representation from `alias` and the children's CTEs: the statement's snapshot
+    back as `live_<table>` so that the caller can name the missing ones. `write` is the
+    resource's `INSERT ... SELECT ... FROM checked WHERE checked.ok RETURNING *` (or
+    `UPDATE ... FROM checked WHERE checked.ok AND ... RETURNING <table>.*`): it writes
+    nothing unless every reference is live. It becomes the CTE `alias`, which `children`
+    (CTEs, named by their own text), `event` and `json` read. `json` builds the
+    representation from `alias` and the children's CTEs: the statement's snapshot
     predates its own writes, so it cannot read them back from the tables.
     """
     live = [
@@ -215,19 +216,41 @@ def create_sql(
         [
             *live,
             f"checked AS (SELECT {ok or 'true'} AS ok{f' FROM {tables}' if tables else ''})",
-            f"{alias} AS ({insert})",
+            f"{alias} AS ({write})",
             *children,
-            f"created_event AS ({event})",
+            f"event AS ({event})",
         ]
     )
     return f"""WITH {ctes}
-SELECT (SELECT {json} FROM {alias}) AS created{f", {columns}" if columns else ""}
+SELECT (SELECT {json} FROM {alias}) AS written{f", {columns}" if columns else ""}
 FROM checked{f", {tables}" if tables else ""}"""
+
+
+def update_sql(table: Table[Any], columns: Sequence[str], first: int) -> str:
+    """The `write` of `checked_write_sql` for a PATCH of row $1: `columns` set from the
+    parameters from `first` on. It always sets a column, so that the row's trigger bumps
+    its version when only its children change."""
+    assignments = ["updated_at = now()", *(f"{c} = ${first + i}" for i, c in enumerate(columns))]
+    return (
+        f"UPDATE {table.name} SET {', '.join(assignments)} FROM checked"
+        f" WHERE checked.ok AND {table.name}.id = $1 RETURNING {table.name}.*"
+    )
+
+
+async def checked_write(
+    conn: Connection, sql: str, args: Sequence[Any], referents: Sequence[Referent]
+) -> tuple[str | None, dict[Referent, set[UUID]]]:
+    """Run a `checked_write_sql` statement whose references are `referents`: the
+    representation written (None when a reference was not live, and nothing was written)
+    and the live ids of each referent."""
+    row = await conn.fetchrow(sql, *args)
+    assert row is not None  # one row, from `checked`, whatever was written
+    return row["written"], {r: set(row[f"live_{r.table}"]) for r in referents}
 
 
 def distinct_ids(wanted: Sequence[Reference], referents: Sequence[Referent]) -> list[list[UUID]]:
     """The distinct ids `wanted` names in each of `referents`, in that order: the
-    parameters of `create_sql`'s references."""
+    parameters of `checked_write_sql`'s references."""
     return [list({r.id for r in wanted if r.referent is referent}) for referent in referents]
 
 
@@ -314,7 +337,7 @@ class ResourceService(ABC, Generic[T, C, P]):
 
     async def insert(self, conn: Connection, data: C, id: UUID | None) -> UUID:
         """Insert the row and its children; return the id. `create` calls it; a
-        resource that overrides `create` (one statement: `create_sql`) needs none."""
+        resource that overrides `create` (one statement: `checked_write_sql`) needs none."""
         raise NotImplementedError(f"{type(self).__name__} must implement insert or create")
 
     async def replace_children(self, conn: Connection, id: UUID, values: dict[str, Any]) -> None:
@@ -366,6 +389,13 @@ class ResourceService(ABC, Generic[T, C, P]):
         }
         if not changes:
             return current
+        return await self.apply(conn, id, changes, actor)
+
+    async def apply(
+        self, conn: Connection, id: UUID, changes: dict[str, Any], actor: str | None
+    ) -> T:
+        """Write `changes` (fields that differ from the locked current row), their
+        references checked, with an `updated` event; the new representation."""
         await self.check_references(conn, changes)
         columns = {k: v for k, v in changes.items() if k not in self.child_fields}
         await self.table.update_columns(conn, id, columns)

@@ -44,6 +44,20 @@ class SubjectService(ResourceService[T, C, P]):
         assert created is not None  # every reference was live, so the row was inserted
         return msgspec.json.decode(created, type=self.table.struct)
 
+    async def apply(
+        self, conn: Connection, id: UUID, changes: dict[str, Any], actor: str | None
+    ) -> T:
+        """The PATCH's columns, its appearances (when it changes them) and its `updated`
+        event, with every reference checked, in one statement (`update_row`)."""
+        wanted = self.references(changes)
+        columns = {k: v for k, v in changes.items() if k not in self.child_fields}
+        updated, live = await self.update_row(
+            conn, id, columns, changes.get("appearances"), sorted(changes), actor, wanted
+        )
+        refuse_missing(wanted, live)
+        assert updated is not None  # every reference was live, so the row was updated
+        return msgspec.json.decode(updated, type=self.table.struct)
+
     @abstractmethod
     async def create_row(
         self,
@@ -53,13 +67,22 @@ class SubjectService(ResourceService[T, C, P]):
         actor: str | None,
         wanted: Sequence[Reference],
     ) -> tuple[str | None, dict[Referent, set[UUID]]]:
-        """The repository's one-statement create (`crud.create_sql`): the new
+        """The repository's one-statement create (`crud.checked_write_sql`): the new
         representation as JSON (None when a reference of `wanted` is not live) and the
         live ids of each referent."""
 
-    async def replace_children(self, conn: Connection, id: UUID, values: dict[str, Any]) -> None:
-        if "appearances" in values:
-            await appearances.replace(conn, self.owner, id, values["appearances"])
+    @abstractmethod
+    async def update_row(
+        self,
+        conn: Connection,
+        id: UUID,
+        columns: dict[str, Any],
+        new_appearances: Sequence[appearances.Appearance] | None,
+        changed: list[str],
+        actor: str | None,
+        wanted: Sequence[Reference],
+    ) -> tuple[str | None, dict[Referent, set[UUID]]]:
+        """The repository's one-statement PATCH of the locked row `id`, as `create_row`."""
 
     def shared_conditions(
         self,

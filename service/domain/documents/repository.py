@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 from service.domain import appearances
-from service.domain.crud import Reference, Table, create_sql, distinct_ids
+from service.domain.crud import (
+    Reference,
+    Table,
+    checked_write,
+    checked_write_sql,
+    distinct_ids,
+    update_sql,
+)
 from service.domain.documents.schemas import Document, DocumentCreate
-from service.domain.history.repository import created_event_sql
-from service.domain.history.schemas import ResourceType
+from service.domain.history.repository import event_sql
+from service.domain.history.schemas import EventAction, ResourceType
 from service.domain.subjects import DOCUMENTS, ORGANIZATIONS, PEOPLE, Referent
 from service.domain.verification import verification_json
 from service.domain.visibility import PUBLISHED_DOCUMENT
@@ -43,13 +51,14 @@ documents = Table(
     public_condition=PUBLISHED_DOCUMENT,
 )
 
-# The issuer, the author and the publishers are checked, the document, its appearances
-# and its event inserted, and its representation built, in one round trip
-# (`crud.create_sql`).
-CREATE_REFERENTS = (ORGANIZATIONS, PEOPLE)
-CREATE_DOCUMENT = create_sql(
+# What a write of a document checks: the issuer and the publishers, the author.
+REFERENTS = (ORGANIZATIONS, PEOPLE)
+
+# The references checked, the document, its appearances and its event inserted, and its
+# representation built, in one round trip (`crud.checked_write_sql`).
+CREATE_DOCUMENT = checked_write_sql(
     alias="d",
-    insert="""INSERT INTO documents (id, title, kind, issuer_id, author_id, recipient, dated_on,
+    write="""INSERT INTO documents (id, title, kind, issuer_id, author_id, recipient, dated_on,
         surfaced_via, summary, body_text, language, sha256, tags, visibility)
     SELECT coalesce($1::uuid, gen_random_uuid()), $2::text, $3::document_kind, $4::uuid,
         $5::uuid, $6::text, $7::date, $8::text, $9::text, $10::text, $11::text, $12::text,
@@ -57,7 +66,7 @@ CREATE_DOCUMENT = create_sql(
     FROM checked WHERE checked.ok
     RETURNING *""",
     children=[appearances.insert_cte("document_id", "d", 15)],
-    event=created_event_sql(ResourceType.DOCUMENT, "d", "$19"),
+    event=event_sql(ResourceType.DOCUMENT, EventAction.CREATED, "d", "$19"),
     json=document_json(appearances_from=appearances.NEW),
     references=[(ORGANIZATIONS, "$20"), (PEOPLE, "$21")],
 )
@@ -75,8 +84,7 @@ async def create(
 ) -> tuple[str | None, dict[Referent, set[UUID]]]:
     """Create the document in one statement (`CREATE_DOCUMENT`): its representation
     as JSON, or None when a reference in `wanted` is not live, and which were live."""
-    row = await conn.fetchrow(
-        CREATE_DOCUMENT,
+    args = [
         id,
         data.title,
         data.kind,
@@ -93,7 +101,38 @@ async def create(
         data.visibility,
         *appearances.arrays(data.appearances),
         actor,
-        *distinct_ids(wanted, CREATE_REFERENTS),
+        *distinct_ids(wanted, REFERENTS),
+    ]
+    return await checked_write(conn, CREATE_DOCUMENT, args, REFERENTS)
+
+
+async def update(
+    conn: Connection,
+    id: UUID,
+    columns: dict[str, Any],
+    new_appearances: Sequence[appearances.Appearance] | None,
+    changed: list[str],
+    actor: str | None,
+    wanted: Sequence[Reference],
+) -> tuple[str | None, dict[Referent, set[UUID]]]:
+    """Change the locked document `id` in one statement: `columns`, its appearances
+    when `new_appearances` is given, its `updated` event naming `changed`; its new
+    representation as JSON, or None when a reference in `wanted` is not live."""
+    args: list[Any] = [id, actor, changed, *distinct_ids(wanted, REFERENTS)]
+    children: list[str] = []
+    source = "appearances"
+    if new_appearances is not None:
+        children = appearances.replace_ctes("document_id", "d", len(args) + 1)
+        args.extend(appearances.arrays(new_appearances))
+        source = appearances.NEW
+    write = update_sql(documents, list(columns), len(args) + 1)
+    args.extend(columns.values())
+    sql = checked_write_sql(
+        alias="d",
+        write=write,
+        children=children,
+        event=event_sql(ResourceType.DOCUMENT, EventAction.UPDATED, "d", "$2", "$3"),
+        json=document_json(appearances_from=source),
+        references=[(ORGANIZATIONS, "$4"), (PEOPLE, "$5")],
     )
-    assert row is not None  # one row, from `checked`, whatever was written
-    return row["created"], {r: set(row[f"live_{r.table}"]) for r in CREATE_REFERENTS}
+    return await checked_write(conn, sql, args, REFERENTS)

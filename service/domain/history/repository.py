@@ -16,12 +16,19 @@ VALUES ($1, $2, $3, $4, $5, $6)
 """
 
 
-def created_event_sql(resource_type: ResourceType, alias: str, actor: str) -> str:
-    """The `created` event of the row a statement's CTE `alias` inserted (`actor` its
-    parameter), for a resource created in one statement (`crud.create_sql`)."""
-    return f"""INSERT INTO events (resource_type, resource_id, action, version, actor)
-    SELECT '{resource_type.value}', {alias}.id, '{EventAction.CREATED.value}', {alias}.version,
-        {actor}::text
+def event_sql(
+    resource_type: ResourceType,
+    action: EventAction,
+    alias: str,
+    actor: str,
+    changed_fields: str = "'{}'",
+) -> str:
+    """The event of the row a statement's CTE `alias` wrote (`actor` and
+    `changed_fields` its parameters), for a write made in one statement
+    (`crud.checked_write_sql`)."""
+    return f"""INSERT INTO events (resource_type, resource_id, action, version, actor, changed_fields)
+    SELECT '{resource_type.value}', {alias}.id, '{action.value}', {alias}.version,
+        {actor}::text, {changed_fields}::text[]
     FROM {alias}"""
 
 

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 from service.domain import appearances
-from service.domain.crud import Reference, Table, create_sql, distinct_ids
-from service.domain.history.repository import created_event_sql
-from service.domain.history.schemas import ResourceType
+from service.domain.crud import (
+    Reference,
+    Table,
+    checked_write,
+    checked_write_sql,
+    distinct_ids,
+    update_sql,
+)
+from service.domain.history.repository import event_sql
+from service.domain.history.schemas import EventAction, ResourceType
 from service.domain.statements.schemas import Statement, StatementCreate
 from service.domain.subjects import ORGANIZATIONS, PEOPLE, STATEMENTS, Referent
 from service.domain.verification import verification_json
@@ -41,19 +49,21 @@ statements = Table(
     public_condition=PUBLISHED_STATEMENT,
 )
 
-# The speaker and the publishers are checked, the statement, its appearances and its
-# event inserted, and its representation built, in one round trip (`crud.create_sql`).
-CREATE_REFERENTS = (PEOPLE, ORGANIZATIONS)
-CREATE_STATEMENT = create_sql(
+# What a write of a statement checks: the speaker and the publishers.
+REFERENTS = (PEOPLE, ORGANIZATIONS)
+
+# The references checked, the statement, its appearances and its event inserted, and its
+# representation built, in one round trip (`crud.checked_write_sql`).
+CREATE_STATEMENT = checked_write_sql(
     alias="s",
-    insert="""INSERT INTO statements
+    write="""INSERT INTO statements
         (id, speaker_id, text, said_at, medium, context, language, tags, visibility)
     SELECT coalesce($1::uuid, gen_random_uuid()), $2::uuid, $3::text, $4::timestamptz,
         $5::statement_medium, $6::text, $7::text, $8::text[], $9::visibility
     FROM checked WHERE checked.ok
     RETURNING *""",
     children=[appearances.insert_cte("statement_id", "s", 10)],
-    event=created_event_sql(ResourceType.STATEMENT, "s", "$14"),
+    event=event_sql(ResourceType.STATEMENT, EventAction.CREATED, "s", "$14"),
     json=statement_json(appearances_from=appearances.NEW),
     references=[(PEOPLE, "$15"), (ORGANIZATIONS, "$16")],
 )
@@ -71,8 +81,7 @@ async def create(
 ) -> tuple[str | None, dict[Referent, set[UUID]]]:
     """Create the statement in one statement (`CREATE_STATEMENT`): its representation
     as JSON, or None when a reference in `wanted` is not live, and which were live."""
-    row = await conn.fetchrow(
-        CREATE_STATEMENT,
+    args = [
         id,
         data.speaker_id,
         data.text,
@@ -84,7 +93,38 @@ async def create(
         data.visibility,
         *appearances.arrays(data.appearances),
         actor,
-        *distinct_ids(wanted, CREATE_REFERENTS),
+        *distinct_ids(wanted, REFERENTS),
+    ]
+    return await checked_write(conn, CREATE_STATEMENT, args, REFERENTS)
+
+
+async def update(
+    conn: Connection,
+    id: UUID,
+    columns: dict[str, Any],
+    new_appearances: Sequence[appearances.Appearance] | None,
+    changed: list[str],
+    actor: str | None,
+    wanted: Sequence[Reference],
+) -> tuple[str | None, dict[Referent, set[UUID]]]:
+    """Change the locked statement `id` in one statement: `columns`, its appearances
+    when `new_appearances` is given, its `updated` event naming `changed`; its new
+    representation as JSON, or None when a reference in `wanted` is not live."""
+    args: list[Any] = [id, actor, changed, *distinct_ids(wanted, REFERENTS)]
+    children: list[str] = []
+    source = "appearances"
+    if new_appearances is not None:
+        children = appearances.replace_ctes("statement_id", "s", len(args) + 1)
+        args.extend(appearances.arrays(new_appearances))
+        source = appearances.NEW
+    write = update_sql(statements, list(columns), len(args) + 1)
+    args.extend(columns.values())
+    sql = checked_write_sql(
+        alias="s",
+        write=write,
+        children=children,
+        event=event_sql(ResourceType.STATEMENT, EventAction.UPDATED, "s", "$2", "$3"),
+        json=statement_json(appearances_from=source),
+        references=[(PEOPLE, "$4"), (ORGANIZATIONS, "$5")],
     )
-    assert row is not None  # one row, from `checked`, whatever was written
-    return row["created"], {r: set(row[f"live_{r.table}"]) for r in CREATE_REFERENTS}
+    return await checked_write(conn, sql, args, REFERENTS)

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from service.domain import verification
+from service.domain.appearances import Appearance
 from service.domain.crud import Page, Reference
 from service.domain.history.schemas import ResourceType
 from service.domain.statements import repository
@@ -40,6 +41,18 @@ class StatementService(SubjectService[Statement, StatementCreate, StatementPatch
         wanted: Sequence[Reference],
     ) -> tuple[str | None, dict[Referent, set[UUID]]]:
         return await repository.create(conn, data, id, actor, wanted)
+
+    async def update_row(
+        self,
+        conn: Connection,
+        id: UUID,
+        columns: dict[str, Any],
+        new_appearances: Sequence[Appearance] | None,
+        changed: list[str],
+        actor: str | None,
+        wanted: Sequence[Reference],
+    ) -> tuple[str | None, dict[Referent, set[UUID]]]:
+        return await repository.update(conn, id, columns, new_appearances, changed, actor, wanted)
 
     async def list(
         self,
