@@ -2,7 +2,8 @@
 
 A small corpus, one-second runs: every endpoint and the three ceilings are measured,
 served requests and answered them all as expected. Timings are not asserted (CI machines are
-shared and noisy; the figures come from `make bench` on a quiet machine).
+shared and noisy; the figures come from `make bench` on a quiet machine). The 100k → 1M
+comparison is checked on made-up results.
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from bench.workload import ENDPOINTS
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.skipif(
+
+@pytest.mark.skipif(
     shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)"
 )
-
-
 def test_the_benchmark_smoke_measures_every_endpoint_without_errors(
     server_url: str, tmp_path: Path
 ) -> None:
@@ -95,3 +95,47 @@ def test_the_benchmark_smoke_measures_every_endpoint_without_errors(
     assert "x wr" in done.stdout
     assert "PASS" in done.stdout or "MISS" in done.stdout
     assert "soak" in done.stdout
+
+
+def test_the_p99_of_100k_and_1m_statements_are_compared_when_both_runs_are_kept(
+    tmp_path: Path,
+) -> None:
+    """The 1M corpus takes most of an hour to load: the comparison is checked on made-up
+    results, kept as a run on the other size would have kept them."""
+    from bench import run
+
+    def results(p99: dict[str, float]) -> dict[str, object]:
+        return {
+            "meta": {"smoke": False, "started_at": "2026-12-05T08:00:00+00:00"},
+            "endpoints": [
+                {"name": name, "title": name.upper(), "rps": 100.0, "latency_ms": {"p99": value}}
+                for name, value in p99.items()
+            ],
+        }
+
+    options = run.parse_options(["--statements", "1000000", "--output", str(tmp_path / "r.json")])
+    assert run.corpus_scaling(options, results({"get_statement": 20.0})) is None  # no 100k run
+    kept = results({"get_statement": 10.0, "list_statements": 40.0, "document_record": 30.0})
+    (tmp_path / "r-100000.json").write_text(json.dumps(kept))
+    now = results({"get_statement": 20.0, "list_statements": 50.0, "search": 99.0})
+    scaling = run.corpus_scaling(options, now)
+    assert scaling is not None
+    assert scaling["runs"] == {
+        "get_statement": {
+            "title": "GET_STATEMENT",
+            "p99_ms": {"100000": 10.0, "1000000": 20.0},
+            "rps": {"100000": 100.0, "1000000": 100.0},
+            "factor": 2.0,
+            "met": False,
+        },
+        "list_statements": {
+            "title": "LIST_STATEMENTS",
+            "p99_ms": {"100000": 40.0, "1000000": 50.0},
+            "rps": {"100000": 100.0, "1000000": 100.0},
+            "factor": 1.25,
+            "met": True,
+        },
+    }
+    printed = run.scaling_table(scaling)
+    assert "MISS" in printed and "PASS" in printed
+    assert run.by_size(options) == tmp_path / "r-1000000.json"
