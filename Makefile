@@ -40,7 +40,7 @@ fuzz: install ## Schemathesis against the app, FUZZ_EXAMPLES (500) examples per 
 # the seconds-long harness check that CI runs (as a test), never a timing assertion.
 BENCH_DURATION ?= 10
 BENCH_SMOKE ?=
-bench: install ## Benchmark against the framework and asyncpg ceilings (BENCH_DURATION=10 s a run, BENCH_SMOKE=1)
+bench: install ## Benchmark against the framework, asyncpg and write ceilings (BENCH_DURATION=10 s a run, BENCH_STATEMENTS=1000000, BENCH_SMOKE=1)
 	@bash scripts/ensure-postgres
 	@bash scripts/ensure-test-tools wrk
 	BENCH_DURATION=$(BENCH_DURATION) BENCH_SMOKE=$(BENCH_SMOKE) $(UV) run python -m bench

@@ -329,6 +329,7 @@ class Measurement:
     logged_errors: int = 0
     ratio_framework: float | None = None
     ratio_asyncpg: float | None = None
+    ratio_write: float | None = None
     target: str = ""
     target_met: bool | None = None
     profiled: bool = False
@@ -518,12 +519,23 @@ def measure_ceilings(
             [workload.line("GET", f"/statements/{id}", {}) for id in statement_ids],
         ),
     }
-    ready = {"framework": "/ceiling", "asyncpg": f"/statements/{statement_ids[0]}"}
+    ready = {"framework": "/ceiling", "asyncpg": f"/statements/{statement_ids[0]}", "write": "/"}
+    names = ["framework", "asyncpg"]
+    if "post_statement" in {e.name for e in selected(options)}:
+        # The POST run's own bodies, sent to the raw asyncpg writer.
+        files["write"] = workload.write_lines(
+            directory / "ceiling_write.txt",
+            [
+                text.replace("\t/v1/statements\t", "\t/statements\t", 1)
+                for text in prepared.workload.files["post_statement"].read_text().splitlines()
+            ],
+        )
+        names.append("write")
     connections = sorted({e.connections for e in selected(options)})
     env = {**os.environ, "DATABASE_URL": url}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     results: dict[str, dict[int, Measurement]] = {}
-    for name in ("framework", "asyncpg"):
+    for name in names:
         server = Server(
             f"{name} ceiling",
             ["-m", "bench.ceilings", name, "--workers", str(options.workers)],
@@ -846,8 +858,8 @@ def run_soak(
     m.notes.extend(samples)
     workers = [series.summary() for series in sampler.series]
     growth: list[float] = [w["growth_percent"] for w in workers if "growth_percent" in w]
-    m.target = "RSS flat (<10% growth)"
-    m.target_met = bool(growth) and max(growth) < 10
+    m.target = f"p99<={workload.SOAK_P99_MS:g}ms, RSS flat (<10% growth)"
+    m.target_met = bool(growth) and max(growth) < 10 and m.latency_ms["p99"] <= workload.SOAK_P99_MS
     log(f"soak: {m.rps:.0f} req/s, non-2xx/304 {m.unexpected}, workers {workers}")
     return {"measurement": m, "workers": workers, "mix": workload.SOAK_MIX}
 
@@ -855,18 +867,27 @@ def run_soak(
 # ---- the report ------------------------------------------------------------------------------
 
 
+def ratios(m: Measurement, ceilings: dict[str, dict[int, Measurement]]) -> None:
+    """`m` against each ceiling measured at its concurrency."""
+    for name, attribute in (
+        ("framework", "ratio_framework"),
+        ("asyncpg", "ratio_asyncpg"),
+        ("write", "ratio_write"),
+    ):
+        ceiling = ceilings.get(name, {}).get(m.connections)
+        if ceiling and ceiling.rps:
+            setattr(m, attribute, round(m.rps / ceiling.rps, 3))
+
+
 def judge(m: Measurement, endpoint: Endpoint, ceilings: dict[str, dict[int, Measurement]]) -> None:
-    framework = ceilings.get("framework", {}).get(m.connections)
-    database = ceilings.get("asyncpg", {}).get(m.connections)
-    if framework and framework.rps:
-        m.ratio_framework = round(m.rps / framework.rps, 3)
-    if database and database.rps:
-        m.ratio_asyncpg = round(m.rps / database.rps, 3)
+    ratios(m, ceilings)
     target = endpoint.target
     m.target = target.describe()
     verdicts = []
     if target.framework_ratio is not None and m.ratio_framework is not None:
         verdicts.append(m.ratio_framework >= target.framework_ratio)
+    if target.write_ratio is not None and m.ratio_write is not None:
+        verdicts.append(m.ratio_write >= target.write_ratio)
     if target.p99_ms is not None:
         verdicts.append(m.latency_ms["p99"] <= target.p99_ms)
     m.target_met = all(verdicts) if verdicts else None
@@ -879,7 +900,8 @@ def table(
 ) -> str:
     header = (
         f"{'run':<36} {'conn':>4} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'bad':>4} "
-        f"{'srv us/req':>10} {'sys%':>4} {'db us/req':>9} {'x fw':>6} {'x pg':>6}  target"
+        f"{'srv us/req':>10} {'sys%':>4} {'db us/req':>9} {'x fw':>6} {'x pg':>6} {'x wr':>6}"
+        "  target"
     )
     rows = [header, "-" * len(header)]
 
@@ -888,12 +910,13 @@ def table(
         db = "-" if m.db_cpu_us_per_request is None else f"{m.db_cpu_us_per_request:.0f}"
         fw = "-" if m.ratio_framework is None else f"{m.ratio_framework:.2f}"
         pg = "-" if m.ratio_asyncpg is None else f"{m.ratio_asyncpg:.2f}"
+        wr = "-" if m.ratio_write is None else f"{m.ratio_write:.2f}"
         mark = {True: "PASS", False: "MISS", None: ""}[m.target_met]
         target = f"{m.target} {mark}".strip() + (" (profiled)" if m.profiled else "")
         return (
             f"{m.title:<36} {m.connections:>4} {m.rps:>8.0f} {m.latency_ms['p50']:>7.2f} "
             f"{m.latency_ms['p99']:>7.2f} {bad:>4} {m.server_cpu_us_per_request:>10.0f} "
-            f"{m.server_cpu_system_percent:>4.0f} {db:>9} {fw:>6} {pg:>6}  {target}"
+            f"{m.server_cpu_system_percent:>4.0f} {db:>9} {fw:>6} {pg:>6} {wr:>6}  {target}"
         )
 
     for by_connections in ceilings.values():
@@ -948,9 +971,7 @@ def main(argv: list[str] | None = None) -> int:
             judge(m, workload.BY_NAME[m.name], ceilings)
         soak_measurement: Measurement | None = soak.get("measurement")
         if soak_measurement is not None:
-            judge_soak = ceilings.get("framework", {}).get(64)
-            if judge_soak and judge_soak.rps:
-                soak_measurement.ratio_framework = round(soak_measurement.rps / judge_soak.rps, 3)
+            ratios(soak_measurement, ceilings)
         results = {
             "meta": {
                 "started_at": started.isoformat(timespec="seconds"),
@@ -1000,10 +1021,18 @@ def main(argv: list[str] | None = None) -> int:
             "relevance": asdict(scored) if scored else None,
         }
         report = table(ceilings, endpoints, soak_measurement)
+        scaling = corpus_scaling(options, results)
+        if scaling:
+            results["scaling"] = scaling
         options.output.parent.mkdir(parents=True, exist_ok=True)
-        options.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        text = json.dumps(results, indent=2) + "\n"
+        options.output.write_text(text, encoding="utf-8")
+        # Kept per corpus size too, so that a run on another size can be compared with it.
+        by_size(options).write_text(text, encoding="utf-8")
         print(_heading(options, prepared, started))
         print(report)
+        if scaling:
+            print(scaling_table(scaling))
         if scored:
             print(
                 f"search relevance (bench/relevance.py's labelled set in this corpus): "
@@ -1036,6 +1065,78 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if failures else 0
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+# ---- corpus sizes ------------------------------------------------------------------------------
+
+# The runs whose p99 must hold as the corpus grows from 100k statements to 1M (issue #11).
+SCALING_RUNS = ("get_statement", "list_statements", "document_record")
+SCALING_SIZES = (100_000, 1_000_000)
+SCALING_GOAL = 1.5
+
+
+def by_size(options: Options, statements: int | None = None) -> Path:
+    """Where the results of a run on a corpus of `statements` are kept: beside
+    `--output`, e.g. results-1000000.json."""
+    size = options.statements if statements is None else statements
+    output = options.output
+    return output.with_name(f"{output.stem}-{size}{output.suffix}")
+
+
+def corpus_scaling(options: Options, results: dict[str, Any]) -> dict[str, Any] | None:
+    """How GET, list and record p99 change from the 100k corpus to the 1M one, when
+    this run is on one of them and a kept run on the other exists (smoke runs aside)."""
+    if options.smoke or options.statements not in SCALING_SIZES:
+        return None
+    small, large = SCALING_SIZES
+    other = large if options.statements == small else small
+    path = by_size(options, other)
+    if not path.exists():
+        return None
+    kept = json.loads(path.read_text(encoding="utf-8"))
+    if kept.get("meta", {}).get("smoke"):
+        return None
+    runs: dict[int, dict[str, dict[str, Any]]] = {small: {}, large: {}}
+    runs[options.statements] = {m["name"]: m for m in results["endpoints"]}
+    runs[other] = {m["name"]: m for m in kept.get("endpoints", [])}
+    compared = {}
+    for name in SCALING_RUNS:
+        before, after = runs[small].get(name), runs[large].get(name)
+        if before is None or after is None:
+            continue
+        p99_small, p99_large = before["latency_ms"]["p99"], after["latency_ms"]["p99"]
+        factor = round(p99_large / p99_small, 2) if p99_small else None
+        compared[name] = {
+            "title": before["title"],
+            "p99_ms": {str(small): p99_small, str(large): p99_large},
+            "rps": {str(small): before["rps"], str(large): after["rps"]},
+            "factor": factor,
+            "met": factor is not None and factor < SCALING_GOAL,
+        }
+    if not compared:
+        return None
+    return {
+        "goal": f"p99 at {large} statements < {SCALING_GOAL}x that at {small}",
+        "other_run": {"file": str(path), "started_at": kept.get("meta", {}).get("started_at")},
+        "runs": compared,
+    }
+
+
+def scaling_table(scaling: dict[str, Any]) -> str:
+    small, large = (str(size) for size in SCALING_SIZES)
+    rows = [
+        "",
+        f"corpus {small} -> {large} statements ({scaling['goal']}; the other run: "
+        f"{scaling['other_run']['started_at']})",
+        f"{'run':<36} {'p99 ms ' + small:>14} {'p99 ms ' + large:>16} {'x':>6}  goal",
+    ]
+    for run in scaling["runs"].values():
+        factor = "-" if run["factor"] is None else f"{run['factor']:.2f}"
+        rows.append(
+            f"{run['title']:<36} {run['p99_ms'][small]:>14.2f} {run['p99_ms'][large]:>16.2f} "
+            f"{factor:>6}  <{SCALING_GOAL:g}x {'PASS' if run['met'] else 'MISS'}"
+        )
+    return "\n".join(rows)
 
 
 async def score_relevance(url: str, prepared: Prepared) -> relevance.Relevance:
@@ -1079,8 +1180,8 @@ def _heading(options: Options, prepared: Prepared, started: datetime) -> str:
             f"({search.get('median_hit_share_percent')} % of published statements and documents)",
             f"rate limits on, at {BENCH_RATE_LIMIT}/min per key and per address (one wrk client)",
             "bad = responses other than the expected status (200, 201, 304) + socket errors; "
-            "us/req = CPU microseconds per request; x fw / x pg = ratio to the framework / "
-            "asyncpg ceiling at the same concurrency",
+            "us/req = CPU microseconds per request; x fw / x pg / x wr = ratio to the "
+            "framework / asyncpg / write ceiling at the same concurrency; target: issue #11's",
             "",
         ]
     )

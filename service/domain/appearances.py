@@ -14,7 +14,6 @@ import msgspec
 
 from service.domain.crud import Reference
 from service.domain.subjects import ORGANIZATIONS
-from service.kit.db import Connection
 from service.kit.fields import HttpUrl, Timestamp
 
 
@@ -30,47 +29,54 @@ Appearances = Annotated[list[Appearance], msgspec.Meta(max_length=200)]
 Owner = Literal["statement_id", "document_id"]
 
 
-def appearances_json(owner: Owner, owner_sql: str) -> str:
-    """A SQL expression: the owner's appearances as a JSON array, in their order."""
+def appearances_json(owner: Owner, owner_sql: str, source: str = "appearances") -> str:
+    """A SQL expression: the owner's appearances as a JSON array, in their order;
+    `source` is where they are read: the table, or `NEW` in a statement that inserts
+    them (`insert_cte`)."""
     return f"""coalesce((
         SELECT json_agg(json_build_object(
             'url', ap.url, 'publisher_id', ap.publisher_id,
             'published_at', ap.published_at, 'archived_url', ap.archived_url) ORDER BY ap.position)
-        FROM appearances ap WHERE ap.{owner} = {owner_sql}), '[]')"""
+        FROM {source} ap WHERE ap.{owner} = {owner_sql}), '[]')"""
 
 
-_INSERT = """
-INSERT INTO appearances ({owner}, position, url, publisher_id, published_at, archived_url)
-SELECT $1, a.ord - 1, a.url, a.publisher_id, a.published_at, a.archived_url
-FROM unnest($2::text[], $3::uuid[], $4::timestamptz[], $5::text[])
-    WITH ORDINALITY AS a (url, publisher_id, published_at, archived_url, ord)
-"""
-INSERT_SQL: dict[Owner, str] = {o: _INSERT.format(owner=o) for o in ("statement_id", "document_id")}
-DELETE_SQL: dict[Owner, str] = {
-    o: f"DELETE FROM appearances WHERE {o} = $1" for o in ("statement_id", "document_id")
-}
+# The CTE `insert_cte` names: what a statement that creates an owner inserted.
+NEW = "new_appearances"
 
 
-async def insert(
-    conn: Connection, owner: Owner, owner_id: UUID, items: Sequence[Appearance]
-) -> None:
-    if not items:
-        return
-    await conn.execute(
-        INSERT_SQL[owner],
-        owner_id,
+def insert_cte(owner: Owner, alias: str, first: int, *, after: str = "TRUE") -> str:
+    """A CTE inserting the appearances of the owner a statement's CTE `alias` wrote,
+    from four arrays starting at parameter `first` (see `arrays`), once `after` holds."""
+    p = [f"${first + i}" for i in range(4)]
+    return f"""{NEW} AS (
+    INSERT INTO appearances ({owner}, position, url, publisher_id, published_at, archived_url)
+    SELECT {alias}.id, a.ord - 1, a.url, a.publisher_id, a.published_at, a.archived_url
+    FROM {alias}, unnest({p[0]}::text[], {p[1]}::uuid[], {p[2]}::timestamptz[], {p[3]}::text[])
+        WITH ORDINALITY AS a (url, publisher_id, published_at, archived_url, ord)
+    WHERE {after}
+    RETURNING *)"""
+
+
+def replace_ctes(owner: Owner, alias: str, first: int) -> list[str]:
+    """CTEs replacing every appearance of the owner a statement's CTE `alias` updated.
+    The new ones are inserted only once the old ones are deleted (their positions are
+    unique), which reading the deletion's count forces: sibling CTEs run in no set order.
+    """
+    return [
+        f"""old_appearances AS (
+    DELETE FROM appearances WHERE {owner} = (SELECT id FROM {alias}) RETURNING 1)""",
+        insert_cte(owner, alias, first, after="(SELECT count(*) FROM old_appearances) >= 0"),
+    ]
+
+
+def arrays(items: Sequence[Appearance]) -> list[list[Any]]:
+    """The parameters of `insert_cte`: one array per column."""
+    return [
         [a.url for a in items],
         [a.publisher_id for a in items],
         [a.published_at for a in items],
         [a.archived_url for a in items],
-    )
-
-
-async def replace(
-    conn: Connection, owner: Owner, owner_id: UUID, items: Sequence[Appearance]
-) -> None:
-    await conn.execute(DELETE_SQL[owner], owner_id)
-    await insert(conn, owner, owner_id, items)
+    ]
 
 
 def publisher_references(values: dict[str, Any]) -> list[Reference]:

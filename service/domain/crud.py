@@ -8,7 +8,7 @@ once.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import ABC
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar, cast
@@ -174,6 +174,97 @@ async def live_ids(conn: Connection, referent: Referent, ids: Iterable[UUID]) ->
     return {r["id"] for r in await conn.fetch(_LIVE_IDS[referent], list(set(ids)))}
 
 
+def checked_write_sql(
+    *,
+    alias: str,
+    write: str,
+    children: Sequence[str],
+    event: str,
+    json: str,
+    references: Sequence[tuple[Referent, str]],
+) -> str:
+    """One statement that checks a resource's references, writes its row, its children
+    and its event, and returns its representation: one round trip where the flow of
+    `ResourceService.create` (or `apply`) takes four or more.
+
+    `references` pairs each referent with the parameter holding the (distinct) ids
+    wanted from it; those that are live are share-locked, as `live_ids` does, and come
+    back as `live_<table>` so that the caller can name the missing ones. `write` is the
+    resource's `INSERT ... SELECT ... FROM checked WHERE checked.ok RETURNING *` (or
+    `UPDATE ... FROM checked WHERE checked.ok AND ... RETURNING <table>.*`): it writes
+    nothing unless every reference is live. It becomes the CTE `alias`, which `children`
+    (CTEs, named by their own text), `event` and `json` read. `json` builds the
+    representation from `alias` and the children's CTEs: the statement's snapshot
+    predates its own writes, so it cannot read them back from the tables.
+    """
+    live = [
+        f"""live_{referent.table} AS (
+    SELECT coalesce(array_agg(l.id), '{{}}') AS ids FROM (
+        SELECT id FROM {referent.table}
+        WHERE id = ANY({param}::uuid[]) AND deleted_at IS NULL FOR SHARE) AS l)"""
+        for referent, param in references
+    ]
+    tables = ", ".join(f"live_{referent.table}" for referent, _ in references)
+    ok = " AND ".join(
+        f"cardinality(live_{referent.table}.ids) = cardinality({param}::uuid[])"
+        for referent, param in references
+    )
+    columns = ", ".join(
+        f"live_{referent.table}.ids AS live_{referent.table}" for referent, _ in references
+    )
+    ctes = ",\n".join(
+        [
+            *live,
+            f"checked AS (SELECT {ok or 'true'} AS ok{f' FROM {tables}' if tables else ''})",
+            f"{alias} AS ({write})",
+            *children,
+            f"event AS ({event})",
+        ]
+    )
+    return f"""WITH {ctes}
+SELECT (SELECT {json} FROM {alias}) AS written{f", {columns}" if columns else ""}
+FROM checked{f", {tables}" if tables else ""}"""
+
+
+def update_sql(table: Table[Any], columns: Sequence[str], first: int) -> str:
+    """The `write` of `checked_write_sql` for a PATCH of row $1: `columns` set from the
+    parameters from `first` on. It always sets a column, so that the row's trigger bumps
+    its version when only its children change."""
+    assignments = ["updated_at = now()", *(f"{c} = ${first + i}" for i, c in enumerate(columns))]
+    return (
+        f"UPDATE {table.name} SET {', '.join(assignments)} FROM checked"
+        f" WHERE checked.ok AND {table.name}.id = $1 RETURNING {table.name}.*"
+    )
+
+
+async def checked_write(
+    conn: Connection, sql: str, args: Sequence[Any], referents: Sequence[Referent]
+) -> tuple[str | None, dict[Referent, set[UUID]]]:
+    """Run a `checked_write_sql` statement whose references are `referents`: the
+    representation written (None when a reference was not live, and nothing was written)
+    and the live ids of each referent."""
+    row = await conn.fetchrow(sql, *args)
+    assert row is not None  # one row, from `checked`, whatever was written
+    return row["written"], {r: set(row[f"live_{r.table}"]) for r in referents}
+
+
+def distinct_ids(wanted: Sequence[Reference], referents: Sequence[Referent]) -> list[list[UUID]]:
+    """The distinct ids `wanted` names in each of `referents`, in that order: the
+    parameters of `checked_write_sql`'s references."""
+    return [list({r.id for r in wanted if r.referent is referent}) for referent in referents]
+
+
+def refuse_missing(wanted: Sequence[Reference], live: dict[Referent, set[UUID]]) -> None:
+    """422 naming every field of `wanted` whose id is not among the live ones."""
+    errors = [
+        FieldError(field=ref.field, message=f"no live {ref.referent.noun} with id {ref.id}")
+        for ref in wanted
+        if ref.id not in live[ref.referent]
+    ]
+    if errors:
+        raise InvalidInput("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
+
+
 class Page(Generic[T]):
     def __init__(self, items: list[T], next_cursor: str | None) -> None:
         self.items = items
@@ -244,9 +335,10 @@ class ResourceService(ABC, Generic[T, C, P]):
         """The other resources these (create or patch) values point at."""
         return ()
 
-    @abstractmethod
     async def insert(self, conn: Connection, data: C, id: UUID | None) -> UUID:
-        """Insert the row and its children; return the id."""
+        """Insert the row and its children; return the id. `create` calls it; a
+        resource that overrides `create` (one statement: `checked_write_sql`) needs none."""
+        raise NotImplementedError(f"{type(self).__name__} must implement insert or create")
 
     async def replace_children(self, conn: Connection, id: UUID, values: dict[str, Any]) -> None:
         """Rewrite child rows (affiliations, appearances) named in `values`."""
@@ -262,13 +354,7 @@ class ResourceService(ABC, Generic[T, C, P]):
             live[referent] = await live_ids(
                 conn, referent, (r.id for r in wanted if r.referent is referent)
             )
-        errors = [
-            FieldError(field=ref.field, message=f"no live {ref.referent.noun} with id {ref.id}")
-            for ref in wanted
-            if ref.id not in live[ref.referent]
-        ]
-        if errors:
-            raise InvalidInput("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
+        refuse_missing(wanted, live)
 
     async def create(
         self, conn: Connection, data: C, actor: str | None, *, id: UUID | None = None
@@ -303,6 +389,13 @@ class ResourceService(ABC, Generic[T, C, P]):
         }
         if not changes:
             return current
+        return await self.apply(conn, id, changes, actor)
+
+    async def apply(
+        self, conn: Connection, id: UUID, changes: dict[str, Any], actor: str | None
+    ) -> T:
+        """Write `changes` (fields that differ from the locked current row), their
+        references checked, with an `updated` event; the new representation."""
         await self.check_references(conn, changes)
         columns = {k: v for k, v in changes.items() if k not in self.child_fields}
         await self.table.update_columns(conn, id, columns)

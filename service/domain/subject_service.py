@@ -4,14 +4,17 @@ filters on full text, tags and the current published verdict."""
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import msgspec
+
 from service.domain import appearances, verification
-from service.domain.crud import C, P, Reference, ResourceService, T
-from service.domain.subjects import Verdict
+from service.domain.crud import C, P, Reference, ResourceService, T, refuse_missing
+from service.domain.subjects import Referent, Verdict
 from service.kit import text_query
 from service.kit.db import Connection
 from service.kit.sql import Conditions
@@ -30,9 +33,56 @@ class SubjectService(ResourceService[T, C, P]):
     def references(self, values: dict[str, Any]) -> Sequence[Reference]:
         return appearances.publisher_references(values)
 
-    async def replace_children(self, conn: Connection, id: UUID, values: dict[str, Any]) -> None:
-        if "appearances" in values:
-            await appearances.replace(conn, self.owner, id, values["appearances"])
+    async def create(
+        self, conn: Connection, data: C, actor: str | None, *, id: UUID | None = None
+    ) -> T:
+        """The resource, its appearances and its `created` event, with every reference
+        checked, in one statement (`create_row`); 422 naming each reference not live."""
+        wanted = self.references(msgspec.structs.asdict(data))
+        created, live = await self.create_row(conn, data, id, actor, wanted)
+        refuse_missing(wanted, live)
+        assert created is not None  # every reference was live, so the row was inserted
+        return msgspec.json.decode(created, type=self.table.struct)
+
+    async def apply(
+        self, conn: Connection, id: UUID, changes: dict[str, Any], actor: str | None
+    ) -> T:
+        """The PATCH's columns, its appearances (when it changes them) and its `updated`
+        event, with every reference checked, in one statement (`update_row`)."""
+        wanted = self.references(changes)
+        columns = {k: v for k, v in changes.items() if k not in self.child_fields}
+        updated, live = await self.update_row(
+            conn, id, columns, changes.get("appearances"), sorted(changes), actor, wanted
+        )
+        refuse_missing(wanted, live)
+        assert updated is not None  # every reference was live, so the row was updated
+        return msgspec.json.decode(updated, type=self.table.struct)
+
+    @abstractmethod
+    async def create_row(
+        self,
+        conn: Connection,
+        data: C,
+        id: UUID | None,
+        actor: str | None,
+        wanted: Sequence[Reference],
+    ) -> tuple[str | None, dict[Referent, set[UUID]]]:
+        """The repository's one-statement create (`crud.checked_write_sql`): the new
+        representation as JSON (None when a reference of `wanted` is not live) and the
+        live ids of each referent."""
+
+    @abstractmethod
+    async def update_row(
+        self,
+        conn: Connection,
+        id: UUID,
+        columns: dict[str, Any],
+        new_appearances: Sequence[appearances.Appearance] | None,
+        changed: list[str],
+        actor: str | None,
+        wanted: Sequence[Reference],
+    ) -> tuple[str | None, dict[Referent, set[UUID]]]:
+        """The repository's one-statement PATCH of the locked row `id`, as `create_row`."""
 
     def shared_conditions(
         self,

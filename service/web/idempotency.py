@@ -10,7 +10,8 @@ One request goes through three steps, each wired once:
    *without waiting*, so a duplicate that arrives while the first is in flight gets 409
    at once instead of queueing behind it. Holding the lock, it looks the key up: a live
    record with the same fingerprint is replayed (the handler never runs, the transaction
-   rolls back having done nothing); one with another fingerprint is 422.
+   rolls back having done nothing); one with another fingerprint is 422. Lock and lookup
+   are one call of `claim_idempotency_key` (migration 0013), one round trip.
 3. `record`, an `after_request` hook, stores the response. Litestar calls after_request
    hooks while it builds the response, inside the block that later cleans up generator
    dependencies (`HTTPRoute._call_handler_function`), so the transaction is still open:
@@ -75,12 +76,8 @@ PURGE_BATCH = 500
 # is claimed and the record written: a POST without it could not honour the header.
 TRANSACTION_DEPENDENCY = "tx"
 
-_LOCK = "SELECT pg_try_advisory_xact_lock($1)"
-_FIND = """
-SELECT request_sha256, status_code, headers::text AS headers, body
-FROM idempotency_keys
-WHERE caller = $1 AND key = $2 AND created_at > now() - $3::interval
-"""
+# The lock, then the lookup in a snapshot taken after it: one round trip (migration 0013).
+_CLAIM = "SELECT * FROM claim_idempotency_key($1, $2, $3, $4::interval)"
 # Overwrites only an expired record. A live one here means another transaction recorded
 # this key after we looked (only possible if the lock and the lookup did not see the same
 # world, e.g. under a stricter isolation level): no row comes back and we refuse.
@@ -202,15 +199,16 @@ async def claim(conn: Connection) -> None:
     attempt = _attempt.get()
     if attempt is None:
         return
-    if not await conn.fetchval(_LOCK, lock_id(attempt.caller, attempt.key)):
+    row = await conn.fetchrow(
+        _CLAIM, lock_id(attempt.caller, attempt.key), attempt.caller, attempt.key, RETENTION
+    )
+    assert row is not None  # a function of OUT parameters returns one row
+    if not row["locked"]:
         raise Conflict(
             f"a request with this {HEADER} is still in progress; retry shortly",
             headers={"Retry-After": "1"},
         )
-    # A statement of its own, after the lock: under READ COMMITTED it sees the record of
-    # a first request that committed (and so released the lock) a moment ago.
-    row = await conn.fetchrow(_FIND, attempt.caller, attempt.key, RETENTION)
-    if row is not None:
+    if row["request_sha256"] is not None:
         if row["request_sha256"] != attempt.fingerprint:
             raise _invalid_key(
                 "this key was already used with a different request (method, path or body); "

@@ -15,6 +15,23 @@ INSERT INTO events (resource_type, resource_id, action, version, actor, changed_
 VALUES ($1, $2, $3, $4, $5, $6)
 """
 
+
+def event_sql(
+    resource_type: ResourceType,
+    action: EventAction,
+    alias: str,
+    actor: str,
+    changed_fields: str = "'{}'",
+) -> str:
+    """The event of the row a statement's CTE `alias` wrote (`actor` and
+    `changed_fields` its parameters), for a write made in one statement
+    (`crud.checked_write_sql`)."""
+    return f"""INSERT INTO events (resource_type, resource_id, action, version, actor, changed_fields)
+    SELECT '{resource_type.value}', {alias}.id, '{action.value}', {alias}.version,
+        {actor}::text, {changed_fields}::text[]
+    FROM {alias}"""
+
+
 EVENT_JSON = """json_build_object(
     'id', e.id, 'resource_type', e.resource_type, 'resource_id', e.resource_id,
     'action', e.action, 'version', e.version, 'at', e.at, 'actor', e.actor,

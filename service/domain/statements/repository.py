@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 from service.domain import appearances
-from service.domain.crud import Table
+from service.domain.crud import (
+    Reference,
+    Table,
+    checked_write,
+    checked_write_sql,
+    distinct_ids,
+    update_sql,
+)
+from service.domain.history.repository import event_sql
+from service.domain.history.schemas import EventAction, ResourceType
 from service.domain.statements.schemas import Statement, StatementCreate
-from service.domain.subjects import STATEMENTS
+from service.domain.subjects import ORGANIZATIONS, PEOPLE, STATEMENTS, Referent
 from service.domain.verification import verification_json
 from service.domain.visibility import PUBLISHED_STATEMENT
 from service.kit.db import Connection
 
 
-def statement_json(extra: str = "", *, public: bool = False) -> str:
-    """The representation of statement `s` as SQL JSON; `extra` adds key/value pairs."""
+def statement_json(
+    extra: str = "", *, public: bool = False, appearances_from: str = "appearances"
+) -> str:
+    """The representation of statement `s` as SQL JSON; `extra` adds key/value pairs;
+    `appearances_from` is where its appearances are read (`appearances.appearances_json`)."""
     return f"""json_build_object({extra}
     'id', s.id, 'speaker_id', s.speaker_id, 'text', s.text, 'said_at', s.said_at,
     'medium', s.medium, 'context', s.context, 'language', s.language,
-    'appearances', {appearances.appearances_json("statement_id", "s.id")},
+    'appearances', {appearances.appearances_json("statement_id", "s.id", appearances_from)},
     'tags', s.tags, 'visibility', s.visibility,
     'verification', {verification_json("s.id", public=public)},
     'version', s.version, 'created_at', s.created_at, 'updated_at', s.updated_at)"""
@@ -35,19 +49,39 @@ statements = Table(
     public_condition=PUBLISHED_STATEMENT,
 )
 
-INSERT_STATEMENT = """
-INSERT INTO statements (id, speaker_id, text, said_at, medium, context, language, tags, visibility)
-VALUES (coalesce($1, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING id
-"""
+# What a write of a statement checks: the speaker and the publishers.
+REFERENTS = (PEOPLE, ORGANIZATIONS)
+
+# The references checked, the statement, its appearances and its event inserted, and its
+# representation built, in one round trip (`crud.checked_write_sql`).
+CREATE_STATEMENT = checked_write_sql(
+    alias="s",
+    write="""INSERT INTO statements
+        (id, speaker_id, text, said_at, medium, context, language, tags, visibility)
+    SELECT coalesce($1::uuid, gen_random_uuid()), $2::uuid, $3::text, $4::timestamptz,
+        $5::statement_medium, $6::text, $7::text, $8::text[], $9::visibility
+    FROM checked WHERE checked.ok
+    RETURNING *""",
+    children=[appearances.insert_cte("statement_id", "s", 10)],
+    event=event_sql(ResourceType.STATEMENT, EventAction.CREATED, "s", "$14"),
+    json=statement_json(appearances_from=appearances.NEW),
+    references=[(PEOPLE, "$15"), (ORGANIZATIONS, "$16")],
+)
 
 # The query in every language the record holds, prefixes included (migration 0008).
 MATCHES_TEXT = "s.search @@ search_query({}, {}::text[])"
 
 
-async def insert(conn: Connection, data: StatementCreate, id: UUID | None) -> UUID:
-    new_id: UUID = await conn.fetchval(
-        INSERT_STATEMENT,
+async def create(
+    conn: Connection,
+    data: StatementCreate,
+    id: UUID | None,
+    actor: str | None,
+    wanted: Sequence[Reference],
+) -> tuple[str | None, dict[Referent, set[UUID]]]:
+    """Create the statement in one statement (`CREATE_STATEMENT`): its representation
+    as JSON, or None when a reference in `wanted` is not live, and which were live."""
+    args = [
         id,
         data.speaker_id,
         data.text,
@@ -57,6 +91,40 @@ async def insert(conn: Connection, data: StatementCreate, id: UUID | None) -> UU
         data.language,
         data.tags,
         data.visibility,
+        *appearances.arrays(data.appearances),
+        actor,
+        *distinct_ids(wanted, REFERENTS),
+    ]
+    return await checked_write(conn, CREATE_STATEMENT, args, REFERENTS)
+
+
+async def update(
+    conn: Connection,
+    id: UUID,
+    columns: dict[str, Any],
+    new_appearances: Sequence[appearances.Appearance] | None,
+    changed: list[str],
+    actor: str | None,
+    wanted: Sequence[Reference],
+) -> tuple[str | None, dict[Referent, set[UUID]]]:
+    """Change the locked statement `id` in one statement: `columns`, its appearances
+    when `new_appearances` is given, its `updated` event naming `changed`; its new
+    representation as JSON, or None when a reference in `wanted` is not live."""
+    args: list[Any] = [id, actor, changed, *distinct_ids(wanted, REFERENTS)]
+    children: list[str] = []
+    source = "appearances"
+    if new_appearances is not None:
+        children = appearances.replace_ctes("statement_id", "s", len(args) + 1)
+        args.extend(appearances.arrays(new_appearances))
+        source = appearances.NEW
+    write = update_sql(statements, list(columns), len(args) + 1)
+    args.extend(columns.values())
+    sql = checked_write_sql(
+        alias="s",
+        write=write,
+        children=children,
+        event=event_sql(ResourceType.STATEMENT, EventAction.UPDATED, "s", "$2", "$3"),
+        json=statement_json(appearances_from=source),
+        references=[(PEOPLE, "$4"), (ORGANIZATIONS, "$5")],
     )
-    await appearances.insert(conn, "statement_id", new_id, data.appearances)
-    return new_id
+    return await checked_write(conn, sql, args, REFERENTS)

@@ -8,12 +8,13 @@ from typing import Any
 from uuid import UUID
 
 from service.domain import verification
+from service.domain.appearances import Appearance
 from service.domain.crud import Page, Reference
 from service.domain.history.schemas import ResourceType
 from service.domain.statements import repository
 from service.domain.statements.schemas import Statement, StatementCreate, StatementPatch
 from service.domain.subject_service import SubjectService
-from service.domain.subjects import PEOPLE, Verdict
+from service.domain.subjects import PEOPLE, Referent, Verdict
 from service.domain.visibility import published_subject
 from service.kit.db import Connection
 from service.web.auth import Audience
@@ -31,8 +32,27 @@ class StatementService(SubjectService[Statement, StatementCreate, StatementPatch
             refs.append(Reference("speaker_id", PEOPLE, values["speaker_id"]))
         return refs
 
-    async def insert(self, conn: Connection, data: StatementCreate, id: UUID | None) -> UUID:
-        return await repository.insert(conn, data, id)
+    async def create_row(
+        self,
+        conn: Connection,
+        data: StatementCreate,
+        id: UUID | None,
+        actor: str | None,
+        wanted: Sequence[Reference],
+    ) -> tuple[str | None, dict[Referent, set[UUID]]]:
+        return await repository.create(conn, data, id, actor, wanted)
+
+    async def update_row(
+        self,
+        conn: Connection,
+        id: UUID,
+        columns: dict[str, Any],
+        new_appearances: Sequence[Appearance] | None,
+        changed: list[str],
+        actor: str | None,
+        wanted: Sequence[Reference],
+    ) -> tuple[str | None, dict[Referent, set[UUID]]]:
+        return await repository.update(conn, id, columns, new_appearances, changed, actor, wanted)
 
     async def list(
         self,
