@@ -17,6 +17,7 @@ from litestar.openapi.spec import Components, Server
 
 from service.domain.assessments.controller import AssessmentController
 from service.domain.documents.controller import DocumentController
+from service.domain.imports.controller import ImportController
 from service.domain.organizations.controller import OrganizationController
 from service.domain.people.controller import PersonController
 from service.domain.relations.controller import RelationController
@@ -87,6 +88,7 @@ ROUTES = [
     StatementController,
     RelationController,
     AssessmentController,
+    ImportController,
     RecordController,
     SearchController,
     ChangeController,
