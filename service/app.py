@@ -41,6 +41,7 @@ from service.views.export.controller import ExportController
 from service.views.oembed.controller import OEmbedController
 from service.views.records.controller import RecordController
 from service.views.search.controller import SearchController
+from service.views.similar.controller import SimilarController
 from service.web import idempotency, metrics, ratelimit, shutdown
 from service.web.auth import (
     OPENAPI_SECURITY,
@@ -91,6 +92,7 @@ ROUTES = [
     ImportController,
     RecordController,
     SearchController,
+    SimilarController,
     ChangeController,
     ExportController,
     ApiKeyController,
