@@ -75,7 +75,8 @@ Conventions: JSON bodies with snake_case fields; errors are application/problem+
 Limits: requests per minute per API key (per client address without a key), reported
 in `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the
 window resets) on every response, and 429 with `Retry-After` when used up. Request
-bodies over 1 MiB (`MAX_BODY_BYTES`) are 413. An answer given before the request's body
+bodies over 1 MiB (`MAX_BODY_BYTES`) are 413, except on
+`POST /v1/imports/claimreview`, which takes feeds up to 32 MiB. An answer given before the request's body
 was read (413, and 401, 403 or 429 to a request with a body) comes with
 `Connection: close`: send the next request on a new connection.
 """

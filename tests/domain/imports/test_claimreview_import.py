@@ -476,5 +476,7 @@ async def test_ten_thousand_reviews_in_one_request(client, db):
         "appearances": 20_000,
         "events": 10_000 + 7 + 1 + 10_000,
     }
+    started = time.perf_counter()
     again = await post(client, copy.deepcopy(feed))
+    print(f"10k ClaimReview re-import: {time.perf_counter() - started:.1f} s")
     assert (again["created"], again["matched"], again["skipped"]) == (0, 10_000, 0)
