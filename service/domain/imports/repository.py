@@ -21,18 +21,34 @@ SELECT review_url, statement_id, assessment_id FROM claimreview_imports
 WHERE review_url = ANY($1::text[])
 """
 
-# Each wanted row: the live row it matches (FOR SHARE: it cannot be deleted before this
-# commits), else its new id, inserted. The answer keeps the input's order.
-ORGANIZATIONS = """
+# The oldest live row of `table` meeting `condition`, share-locked (it cannot be deleted
+# before this commits). OFFSET 0 keeps the planner from walking the table's creation-order
+# index in search of the first match: it finds the matches by their own index, then sorts
+# those few.
+_OLDEST = """(SELECT m.id FROM (
+            SELECT {alias}.id, {alias}.created_at FROM {table} {alias}
+            WHERE {alias}.deleted_at IS NULL AND {condition} OFFSET 0 FOR SHARE) AS m
+         ORDER BY m.created_at, m.id LIMIT 1)"""
+
+# Each wanted row: the row it matches, else its new id, inserted. The answer keeps the
+# input's order.
+ORGANIZATIONS = f"""
 WITH found AS (
     SELECT w.*, coalesce(
-        (SELECT o.id FROM organizations o
-         WHERE w.url IS NOT NULL AND o.deleted_at IS NULL AND o.url IS NOT NULL
-           AND rtrim(lower(o.url), '/') = rtrim(lower(w.url), '/')
-         ORDER BY o.created_at, o.id LIMIT 1 FOR SHARE),
-        (SELECT o.id FROM organizations o
-         WHERE o.deleted_at IS NULL AND lower(o.name) = lower(w.name)
-         ORDER BY o.created_at, o.id LIMIT 1 FOR SHARE)) AS id
+        {
+    _OLDEST.format(
+        alias="o",
+        table="organizations",
+        condition=(
+            "w.url IS NOT NULL AND o.url IS NOT NULL"
+            " AND rtrim(lower(o.url), '/') = rtrim(lower(w.url), '/')"
+        ),
+    )
+},
+        {
+    _OLDEST.format(alias="o", table="organizations", condition="lower(o.name) = lower(w.name)")
+}
+    ) AS id
     FROM unnest($1::text[], $2::text[], $3::uuid[]) WITH ORDINALITY AS w (name, url, new_id, ord)
 ), created AS (
     INSERT INTO organizations (id, name, kind, url)
@@ -43,7 +59,7 @@ SELECT coalesce(f.id, f.new_id) AS id, f.id IS NULL AS created FROM found f ORDE
 """
 
 # `same_as` travels as one JSON array per person: arrays of arrays must be rectangular.
-PEOPLE = """
+PEOPLE = f"""
 WITH wanted AS (
     SELECT w.name, w.new_id, w.description, w.ord,
            ARRAY(SELECT jsonb_array_elements_text(w.same_as::jsonb)) AS same_as
@@ -51,12 +67,15 @@ WITH wanted AS (
         WITH ORDINALITY AS w (name, same_as, new_id, description, ord)
 ), found AS (
     SELECT w.*, coalesce(
-        (SELECT p.id FROM people p
-         WHERE cardinality(w.same_as) > 0 AND p.deleted_at IS NULL AND p.same_as && w.same_as
-         ORDER BY p.created_at, p.id LIMIT 1 FOR SHARE),
-        (SELECT p.id FROM people p
-         WHERE p.deleted_at IS NULL AND lower(p.name) = lower(w.name)
-         ORDER BY p.created_at, p.id LIMIT 1 FOR SHARE)) AS id
+        {
+    _OLDEST.format(
+        alias="p",
+        table="people",
+        condition=("cardinality(w.same_as) > 0 AND p.same_as && w.same_as"),
+    )
+},
+        {_OLDEST.format(alias="p", table="people", condition="lower(p.name) = lower(w.name)")}
+    ) AS id
     FROM wanted w
 ), created AS (
     INSERT INTO people (id, name, description, same_as)
