@@ -166,8 +166,10 @@ def _text(value: Any) -> str | None:
         value = next((v for v in value if _text(v)), None)
     if isinstance(value, dict):
         value = value.get("@value", value.get("name"))
-    if isinstance(value, str) and value.strip():
-        return " ".join(value.split())
+    if isinstance(value, str):
+        # PostgreSQL text cannot hold NUL; it never means anything in a quote or a name.
+        text = " ".join(value.replace("\x00", "").split())
+        return text or None
     return None
 
 
@@ -176,7 +178,7 @@ def _url(value: Any) -> str | None:
         value = value.get("url", value.get("@id"))
     if isinstance(value, str):
         url = value.strip()
-        if len(url) <= MAX_URL and _HTTP_URL.match(url):
+        if len(url) <= MAX_URL and "\x00" not in url and _HTTP_URL.match(url):
             return url
     return None
 

@@ -85,17 +85,18 @@ WITH wanted AS (
 SELECT coalesce(f.id, f.new_id) AS id, f.id IS NULL AS created FROM found f ORDER BY f.ord
 """
 
-# The same claim by the same speaker is the same statement, whatever its spacing or case
-# (`statements_claim_key`, migration 0013: the digest holds the speaker too). No ORDER BY:
+# The same claim by the same speaker is the same statement, whatever its case (and its
+# spacing, which the import collapses in what it reads): `statements_claim_key`, migration
+# 0013, whose digest holds the speaker too. No ORDER BY:
 # a plan in creation order would walk every statement of a prolific speaker.
 STATEMENTS = """
 WITH found AS (
     SELECT w.*,
         (SELECT s.id FROM statements s
          WHERE s.deleted_at IS NULL
-           AND md5(s.speaker_id::text || '|' || claim_key(s.text))
-               = md5(w.speaker_id::text || '|' || claim_key(w.text))
-           AND claim_key(s.text) = claim_key(w.text)
+           AND md5(s.speaker_id::text || '|' || lower(s.text))
+               = md5(w.speaker_id::text || '|' || lower(w.text))
+           AND lower(s.text) = lower(w.text)
          LIMIT 1 FOR SHARE) AS id
     FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::uuid[])
         WITH ORDINALITY AS w (speaker_id, text, said_at, language, new_id, ord)

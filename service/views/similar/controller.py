@@ -27,9 +27,8 @@ class SimilarController(Controller):
             "them to the same assessment. `similarity` (0 to 1) is the mean of the "
             "trigram similarity of the two quotes (pg_trgm) and the share of their "
             "stemmed words in common; statements below "
-            f"{MIN_SIMILARITY} are left out. The candidates are the {CANDIDATES} most "
-            "alike by trigrams and the "
-            f"{CANDIDATES} sharing the most words. Best first (then by id); "
+            f"{MIN_SIMILARITY} are left out. The candidates scored are the {CANDIDATES} "
+            "statements sharing the most words with it. Best first (then by id); "
             "`next_cursor` pages on. 404 when the statement is missing or not visible to "
             "the caller; only statements the caller may see are listed."
         ),

@@ -1,9 +1,9 @@
 """SQL for similar statements.
 
-Candidates come from two indexes, each bounded: the quotes most alike by trigrams
-(`statements_text_trgm`, migration 0013; pg_trgm's `%`) and the statements sharing the
-most words with it (the full-text index, any of its words). Each candidate is then
-scored on both and the page is cut from that bounded set.
+The candidates are the statements sharing the most words with the quote (the full-text
+index, any of its words: a repeat, reworded or not, shares words with what it repeats),
+a bounded set; each is scored on its trigram similarity (pg_trgm) and its share of
+words in common, and the page is cut from that set.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from service.views.items import PUBLIC_STATEMENT_ITEM_JSON, STATEMENT_ITEM_JSON
 from service.views.similar.schemas import SimilarStatement
 from service.web.auth import Audience
 
-# How many candidates each index may propose.
-CANDIDATES = 200
+# How many candidates are scored.
+CANDIDATES = 400
 # Below this, a statement is not "nearly the same thing".
 MIN_SIMILARITY = 0.3
 
@@ -32,16 +32,12 @@ WITH target AS MATERIALIZED (
                AS any_word
     FROM statements s WHERE s.id = $1 AND s.deleted_at IS NULL AND {{visible}}
 ), candidates AS (
-    (SELECT s.id FROM statements s, target t
-     WHERE s.deleted_at IS NULL AND s.id <> t.id AND s.text % t.text AND {{visible}}
-     ORDER BY similarity(s.text, t.text) DESC LIMIT {CANDIDATES})
-    UNION
-    (SELECT s.id FROM statements s, target t
-     WHERE t.any_word <> '' AND s.deleted_at IS NULL AND s.id <> t.id
-       AND s.search @@ t.any_word::tsquery AND {{visible}}
-     ORDER BY ts_rank(s.search, t.any_word::tsquery) DESC LIMIT {CANDIDATES})
+    SELECT s.id FROM statements s, target t
+    WHERE t.any_word <> '' AND s.deleted_at IS NULL AND s.id <> t.id
+      AND s.search @@ t.any_word::tsquery AND {{visible}}
+    ORDER BY ts_rank(s.search, t.any_word::tsquery) DESC, s.id LIMIT {CANDIDATES}
 ), scored AS (
-    SELECT c.id, round(((similarity(lower(s.text), lower(t.text)) + coalesce(
+    SELECT c.id, round(((similarity(s.text, t.text) + coalesce(
         (SELECT count(*) FROM (SELECT unnest(tsvector_to_array(t.words))
                                INTERSECT SELECT unnest(tsvector_to_array({_WORDS.format("s")}))) AS i)::float8
         / nullif((SELECT count(*) FROM (SELECT unnest(tsvector_to_array(t.words))

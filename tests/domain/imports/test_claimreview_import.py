@@ -480,3 +480,27 @@ async def test_ten_thousand_reviews_in_one_request(client, db):
     again = await post(client, copy.deepcopy(feed))
     print(f"10k ClaimReview re-import: {time.perf_counter() - started:.1f} s")
     assert (again["created"], again["matched"], again["skipped"]) == (0, 10_000, 0)
+
+
+async def test_nul_characters_never_reach_the_database(client):
+    report = await post(
+        client,
+        [
+            review(1, claimReviewed="Claim\u0000 with a NUL"),
+            review(2, url="https://factcheck.example/\u0000"),
+        ],
+    )
+    assert outcomes(report) == ["created", "skipped"]
+    assert [e["field"] for e in report["items"][1]["errors"]] == ["url"]
+    statement = (await client.get(f"/v1/statements/{report['items'][0]['statement_id']}")).json()
+    assert statement["text"] == "Claim with a NUL"
+
+
+async def test_an_import_honours_idempotency_key(client):
+    headers = {"Idempotency-Key": "import-1"}
+    first = await client.post(URL, json=review(1), headers=headers)
+    again = await client.post(URL, json=review(1), headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert first.json()["created"] == 1
