@@ -170,16 +170,16 @@ async def _import_batch(
     )
 
     # The same claim by the same speaker is one statement, found or made once.
-    claims: Groups[Review] = Groups()
+    claims: Groups[tuple[UUID, Review]] = Groups()
     claim_of = [
-        claims.add(review, [(speaker_ids[i], review.claim.lower())]) for i, review in enumerate(new)
+        claims.add((speaker, review), [(speaker, review.claim.lower())])
+        for speaker, review in zip(speaker_ids, new, strict=True)
     ]
-    firsts = claims.values
-    speaker_of = {id(r): speaker_ids[i] for i, r in enumerate(new)}
+    firsts = [review for _, review in claims.values]
     statement_ids = [uuid4() for _ in firsts]
     found = await repository.statements(
         conn,
-        [speaker_of[id(r)] for r in firsts],
+        [speaker for speaker, _ in claims.values],
         [r.claim for r in firsts],
         [r.said_at for r in firsts],
         [r.language for r in firsts],
