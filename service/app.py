@@ -17,6 +17,7 @@ from litestar.openapi.spec import Components, Server
 
 from service.domain.assessments.controller import AssessmentController
 from service.domain.documents.controller import DocumentController
+from service.domain.imports.controller import ImportController
 from service.domain.organizations.controller import OrganizationController
 from service.domain.people.controller import PersonController
 from service.domain.relations.controller import RelationController
@@ -40,6 +41,7 @@ from service.views.export.controller import ExportController
 from service.views.oembed.controller import OEmbedController
 from service.views.records.controller import RecordController
 from service.views.search.controller import SearchController
+from service.views.similar.controller import SimilarController
 from service.web import idempotency, metrics, ratelimit, shutdown
 from service.web.auth import (
     OPENAPI_SECURITY,
@@ -73,7 +75,8 @@ Conventions: JSON bodies with snake_case fields; errors are application/problem+
 Limits: requests per minute per API key (per client address without a key), reported
 in `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the
 window resets) on every response, and 429 with `Retry-After` when used up. Request
-bodies over 1 MiB (`MAX_BODY_BYTES`) are 413. An answer given before the request's body
+bodies over 1 MiB (`MAX_BODY_BYTES`) are 413, except on
+`POST /v1/imports/claimreview`, which takes feeds up to 32 MiB. An answer given before the request's body
 was read (413, and 401, 403 or 429 to a request with a body) comes with
 `Connection: close`: send the next request on a new connection.
 """
@@ -87,8 +90,10 @@ ROUTES = [
     StatementController,
     RelationController,
     AssessmentController,
+    ImportController,
     RecordController,
     SearchController,
+    SimilarController,
     ChangeController,
     ExportController,
     ApiKeyController,

@@ -139,6 +139,7 @@ _SEMANTIC_RULES = re.compile(
     r"|is not a verdict on a (statement|document)"  # the verdict must fit the subject
     r"|an assessment cannot supersede itself|assessment \S+ is about another subject"
     r"|end_on must not be before start_on"  # an affiliation's dates
+    r"|no ClaimReview in the body"  # an import's body is any JSON-LD; it must hold a review
 )
 # Webhook URLs are resolved when registered; generated hosts do not resolve (or are private).
 _WEBHOOK_URL = re.compile(r"not resolve|not a valid host name|non-public address")

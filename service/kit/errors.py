@@ -179,7 +179,11 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     headers = dict(exc.headers or {})
     if status == 413:
         # Litestar's own detail does not say what the limit is; the client needs it.
-        limit = request.app.state.settings.max_body_bytes
+        # A route may set its own (the ClaimReview import takes large feeds).
+        limit = (
+            request.route_handler.resolve_request_max_body_size()
+            or request.app.state.settings.max_body_bytes
+        )
         detail = f"the request body is larger than the limit of {limit} bytes"
     if status == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="verification-record"')

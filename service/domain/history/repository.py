@@ -37,6 +37,13 @@ EVENT_JSON = """json_build_object(
     'action', e.action, 'version', e.version, 'at', e.at, 'actor', e.actor,
     'changed_fields', e.changed_fields)"""
 
+# Many `created` events at once (an import's batch): one statement, one INSERT for the
+# event log's triggers (webhook outbox, badge notifications) however many rows.
+INSERT_CREATED_EVENTS = """
+INSERT INTO events (resource_type, resource_id, action, version, actor)
+SELECT $1, id, 'created', 1, $3 FROM unnest($2::uuid[]) AS created (id)
+"""
+
 SELECT_HISTORY = f"""
 SELECT coalesce(json_agg(page.doc ORDER BY page.id), '[]') FROM (
     SELECT {EVENT_JSON} AS doc, e.id FROM events e
@@ -58,6 +65,14 @@ async def record_event(
     await conn.execute(
         INSERT_EVENT, resource_type, resource_id, action, version, actor, list(changed_fields)
     )
+
+
+async def record_created_events(
+    conn: Connection, resource_type: ResourceType, resource_ids: Sequence[UUID], actor: str | None
+) -> None:
+    """The `created` event (version 1) of each of these new rows, in their order."""
+    if resource_ids:
+        await conn.execute(INSERT_CREATED_EVENTS, resource_type, list(resource_ids), actor)
 
 
 async def history(

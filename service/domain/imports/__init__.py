@@ -1,0 +1,1 @@
+"""ClaimReview import: other fact-checkers' verdicts as draft assessments of ours."""
