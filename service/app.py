@@ -41,6 +41,7 @@ from service.views.oembed.controller import OEmbedController
 from service.views.records.controller import RecordController
 from service.views.search.controller import SearchController
 from service.web import idempotency, metrics, ratelimit, shutdown
+from service.web import read_cache as read_cache_module
 from service.web.auth import (
     OPENAPI_SECURITY,
     OPENAPI_SECURITY_SCHEMES,
@@ -58,6 +59,7 @@ from service.web.headers import ProblemPreflights, cors_config, response_headers
 from service.web.health import HealthController
 from service.web.http import AllowEveryMethod, strict_body, strict_query
 from service.web.metrics import Metrics, MetricsController
+from service.web.read_cache import ReadCache
 from service.web.telemetry import RequestTelemetry, route_templates
 from service.web.transactions import provide_read_connection, provide_transaction
 
@@ -132,10 +134,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # Badges are served from memory; the trigger of migration 0005 announces changes.
     badge_cache = BadgeCache(listener.connected)
     listener.on(NOTIFICATION_KIND, badge_cache.on_notification)
+    # So are the public's GET-one and record bytes; migration 0016 announces their ids.
+    read_cache = ReadCache(listener.connected, max_bytes=settings.read_cache_max_bytes)
+    listener.on(read_cache_module.NOTIFICATION_KIND, read_cache.on_notification)
     limiter = ratelimit.RateLimiter(
         key_limit=settings.rate_limit_key, anonymous_limit=settings.rate_limit_anonymous
     )
     request_metrics = Metrics()
+    request_metrics.read_cache = read_cache
     app = Litestar(
         route_handlers=ROUTES,
         # In order: the worker uses the pool, and stops before the pool closes.
@@ -154,6 +160,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "key_cache": key_cache,
                 "listener": listener,
                 "badge_cache": badge_cache,
+                "read_cache": read_cache,
                 "rate_limiter": limiter,
                 "metrics": request_metrics,
             }
