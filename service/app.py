@@ -196,9 +196,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DocumentLinks(),
         ],
         request_max_body_size=settings.max_body_bytes,
-        # A hook on every message sent, not a route middleware: responses that matched
-        # no route (404, 405) and refused CORS preflights get the headers too.
-        before_send=[response_headers(settings)],
         cors_config=cors_config(settings),
         openapi_config=OpenAPIConfig(
             title="Verification Record API",
@@ -225,7 +222,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     if app.cors_config is not None:
         # Around Litestar's CORS middleware: a refused preflight is problem+json too.
         handler = ProblemPreflights(handler)
-    app.asgi_handler = RequestTelemetry(handler, request_metrics, route_templates(app.routes))
+    # Its one send wrapper also adds the security, cache and rate-limit headers: outside
+    # the router, so that responses that matched no route (404, 405) and refused CORS
+    # preflights get them too.
+    app.asgi_handler = RequestTelemetry(
+        handler, request_metrics, route_templates(app.routes), response_headers(settings)
+    )
     # Around everything that may answer before a body is read (413, 401, 403, 429):
     # such an answer closes its connection cleanly (service/web/connections.py).
     # Outside the telemetry, so that reading the refused body's rest is not timed.
