@@ -280,3 +280,28 @@ async def test_read_keys_share_the_cache_and_writers_bypass_it(anonymous_client,
     assert (
         await anonymous_client.get(hidden_url, headers=keys.bearer(keys.WRITE))
     ).status_code == 200
+
+
+async def test_the_trigger_announces_the_ids_or_everything_above_the_payload_limit(db):
+    """Migration 0016: one message per INSERT into events; past NOTIFY's 8000 bytes,
+    "everything" instead (a bulk import, say)."""
+    received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    def on_message(_conn: object, _pid: int, _channel: str, payload: str) -> None:
+        message = msgspec.json.decode(payload)
+        if message.get("kind") == "reads":
+            received.put_nowait(message)
+
+    await db.add_listener("verification_record", on_message)
+    insert = (
+        "INSERT INTO events (resource_type, resource_id, action, version) "
+        "SELECT 'person', unnest($1::uuid[]), 'updated', 1"
+    )
+    few = [uuid.uuid4() for _ in range(3)]
+    await db.execute(insert, few)
+    message = await asyncio.wait_for(received.get(), 2)
+    assert set(message["ids"].split(",")) == {str(id) for id in few}
+
+    many = [uuid.uuid4() for _ in range(300)]  # 300 ids of 37 bytes: past the limit
+    await db.execute(insert, many)
+    assert await asyncio.wait_for(received.get(), 2) == {"kind": "reads", "all": True}
