@@ -169,8 +169,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             DefineMiddleware(ApiKeyAuthentication, find_key=find_live_key),
             DefineMiddleware(ratelimit.RateLimitMiddleware, limiter=limiter),
-            # A write's response waits until this process's badges reflect it.
-            SettleBadgesAfterWrites(badge_cache),
+            # A write's response waits until this process's badges and read cache
+            # reflect it.
+            SettleBadgesAfterWrites(badge_cache, also=(read_cache,)),
         ],
         dependencies={
             "db": Provide(provide_read_connection),

@@ -305,3 +305,27 @@ async def test_the_trigger_announces_the_ids_or_everything_above_the_payload_lim
     many = [uuid.uuid4() for _ in range(300)]  # 300 ids of 37 bytes: past the limit
     await db.execute(insert, many)
     assert await asyncio.wait_for(received.get(), 2) == {"kind": "reads", "all": True}
+
+
+async def test_a_write_answers_only_once_its_own_process_dropped_the_old_bytes(
+    anonymous_client, client, db
+):
+    """The settle after a write (service/views/badges/cache.py) covers the read cache:
+    the next public GET on the writer's process has the write, with no wait."""
+    from tests import keys
+
+    await wait_listening(anonymous_client)
+    statement = await create_statement(client)
+    await caught_up(db, anonymous_client)
+    url = f"/v1/statements/{statement['id']}"
+    cache: ReadCache = anonymous_client.app.state.read_cache
+    for text in ("First change.", "Second change.", "Third change."):
+        await anonymous_client.get(url)
+        assert url in cache
+        etag = (await anonymous_client.get(url, headers=keys.bearer(keys.WRITE))).headers["etag"]
+        response = await anonymous_client.patch(
+            url, json={"text": text}, headers={**keys.bearer(keys.WRITE), "If-Match": etag}
+        )
+        assert response.status_code == 200, response.text
+        assert url not in cache
+        assert (await anonymous_client.get(url)).json()["text"] == text
