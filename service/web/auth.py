@@ -166,15 +166,16 @@ def _exempt(scope: ASGIScope) -> bool:
     if scope.get("method") == "OPTIONS":
         return True
     handler = scope.get("route_handler")
-    return handler is not None and bool(handler.opt.get("exclude_from_auth"))
+    return handler is not None and bool(handler.opt.get(_EXEMPT_KEY))
 
 
 # The `opt` of a controller or handler that never looks at `Authorization`: the probes
 # and the metrics (an orchestrator's probe or a scraper with a stale key must still get
-# its answer). Litestar's authentication middleware skips a handler whose `opt` has
-# `exclude_from_auth`; the caller is then anonymous, and the request id, the metrics
-# and the log line happen as for any request.
-AUTHENTICATION_EXEMPT: dict[str, Any] = {"exclude_from_auth": True}
+# its answer). `ApiKeyAuthentication` skips a handler whose `opt` has it (the key
+# Litestar's own authentication middleware uses); the caller is then anonymous, and the
+# request id, the metrics and the log line happen as for any request.
+_EXEMPT_KEY = "exclude_from_auth"
+AUTHENTICATION_EXEMPT: dict[str, Any] = {_EXEMPT_KEY: True}
 
 
 def caller_of(request: ASGIConnection[Any, Any, Any, Any]) -> Caller:

@@ -3,9 +3,9 @@
 `response_headers(settings)` is applied by the app's outermost ASGI wrapper
 (`RequestTelemetry`) rather than by a route middleware: Litestar runs route middleware
 only for requests that matched a route, and a 404 or 405 from the router, a refused
-CORS preflight or a 401 from authentication need these headers too. It only ever adds headers a response does not have, so a
-handler that sets its own (a badge's Cache-Control, an embed's Content-Security-Policy)
-keeps them.
+CORS preflight or a 401 from authentication need these headers too. It only ever adds
+headers a response does not have, so a handler that sets its own (a badge's
+Cache-Control, an embed's Content-Security-Policy) keeps them.
 
 Cache-Control, unless the handler chose one:
 
