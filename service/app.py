@@ -43,6 +43,7 @@ from service.views.records.controller import RecordController
 from service.views.search.controller import SearchController
 from service.views.similar.controller import SimilarController
 from service.web import idempotency, metrics, ratelimit, shutdown
+from service.web import read_cache as read_cache_module
 from service.web.auth import (
     OPENAPI_SECURITY,
     OPENAPI_SECURITY_SCHEMES,
@@ -60,6 +61,7 @@ from service.web.headers import ProblemPreflights, cors_config, response_headers
 from service.web.health import HealthController
 from service.web.http import AllowEveryMethod, strict_body, strict_query
 from service.web.metrics import Metrics, MetricsController
+from service.web.read_cache import ReadCache
 from service.web.telemetry import RequestTelemetry, route_templates
 from service.web.transactions import provide_read_connection, provide_transaction
 
@@ -137,10 +139,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # Badges are served from memory; the trigger of migration 0005 announces changes.
     badge_cache = BadgeCache(listener.connected)
     listener.on(NOTIFICATION_KIND, badge_cache.on_notification)
+    # So are the public's GET-one and record bytes; migration 0015 announces their ids.
+    read_cache = ReadCache(listener.connected, max_bytes=settings.read_cache_max_bytes)
+    listener.on(read_cache_module.NOTIFICATION_KIND, read_cache.on_notification)
     limiter = ratelimit.RateLimiter(
         key_limit=settings.rate_limit_key, anonymous_limit=settings.rate_limit_anonymous
     )
     request_metrics = Metrics()
+    request_metrics.read_cache = read_cache
     app = Litestar(
         route_handlers=ROUTES,
         # In order: the worker uses the pool, and stops before the pool closes.
@@ -159,6 +165,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "key_cache": key_cache,
                 "listener": listener,
                 "badge_cache": badge_cache,
+                "read_cache": read_cache,
                 "rate_limiter": limiter,
                 "metrics": request_metrics,
             }
@@ -167,8 +174,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             DefineMiddleware(ApiKeyAuthentication, find_key=find_live_key),
             DefineMiddleware(ratelimit.RateLimitMiddleware, limiter=limiter),
-            # A write's response waits until this process's badges reflect it.
-            SettleBadgesAfterWrites(badge_cache),
+            # A write's response waits until this process's badges and read cache
+            # reflect it.
+            SettleBadgesAfterWrites(badge_cache, also=(read_cache,)),
         ],
         dependencies={
             "db": Provide(provide_read_connection),
@@ -194,9 +202,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DocumentLinks(),
         ],
         request_max_body_size=settings.max_body_bytes,
-        # A hook on every message sent, not a route middleware: responses that matched
-        # no route (404, 405) and refused CORS preflights get the headers too.
-        before_send=[response_headers(settings)],
         cors_config=cors_config(settings),
         openapi_config=OpenAPIConfig(
             title="Verification Record API",
@@ -223,7 +228,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     if app.cors_config is not None:
         # Around Litestar's CORS middleware: a refused preflight is problem+json too.
         handler = ProblemPreflights(handler)
-    app.asgi_handler = RequestTelemetry(handler, request_metrics, route_templates(app.routes))
+    # Its one send wrapper also adds the security, cache and rate-limit headers: outside
+    # the router, so that responses that matched no route (404, 405) and refused CORS
+    # preflights get them too.
+    app.asgi_handler = RequestTelemetry(
+        handler, request_metrics, route_templates(app.routes), response_headers(settings)
+    )
     # Around everything that may answer before a body is read (413, 401, 403, 429):
     # such an answer closes its connection cleanly (service/web/connections.py).
     # Outside the telemetry, so that reading the refused body's rest is not timed.

@@ -58,6 +58,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # Seconds between SIGTERM and closing the listener, during which /health/ready
     # answers 503 so that a load balancer stops sending traffic first (0: close at once).
     shutdown_drain_seconds: float = 0.0
+    # The read cache of public GET-one and record bytes per process
+    # (service/web/read_cache.py), least recently used out first; 0 turns it off.
+    read_cache_max_bytes: int = 64 * 1024 * 1024
     # Level of the service's own loggers; `warning` also silences the per-request lines.
     log_level: str = "info"
 
@@ -98,6 +101,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             ("DB_STATEMENT_TIMEOUT_MS", "db_statement_timeout_ms", 1),
             ("DB_STATEMENT_CACHE_SIZE", "db_statement_cache_size", 0),
             ("WEBHOOK_DELIVERY_RETENTION_DAYS", "webhook_delivery_retention_days", 0),
+            ("READ_CACHE_MAX_BYTES", "read_cache_max_bytes", 0),
         ):
             if name in env:
                 values[field] = _integer(name, env[name], minimum)

@@ -29,6 +29,7 @@ from service.domain.history.schemas import HistoryPage
 from service.kit.db import ReadDb, WriteTx
 from service.web import http
 from service.web.auth import Actor, AudienceDep, requires_write
+from service.web.read_cache import cached_entity
 
 
 @dataclass(frozen=True)
@@ -149,14 +150,15 @@ def standard_routes(spec: ResourceRoutes) -> dict[str, HTTPRouteHandler]:
             responses=http.responses(http.LIST),
         )(_named(list_by_name, f"list_{named.function}"))
 
+    # No `db`: the public's answer usually comes from the read cache, without a
+    # connection (service/web/read_cache.py).
     async def get_resource(
         self: Any,
         request: Request[Any, Any, Any],
-        db: ReadDb,
         audience: AudienceDep,
         id: http.ResourceId,
     ) -> Response[struct]:  # type: ignore[valid-type]
-        return http.entity_response(request, await service.get(db, id, audience))
+        return await cached_entity(request, audience, lambda db: service.get(db, id, audience))
 
     handlers[f"get_{spec.function}"] = get(
         "/{id:uuid}",

@@ -20,13 +20,14 @@ import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
+from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.openapi.spec import Reference, SecurityScheme
 from litestar.plugins import ReceiveRoutePlugin
 from litestar.routes import BaseRoute, HTTPRoute
-from litestar.types import ASGIApp
+from litestar.types import ASGIApp, Receive, Send
+from litestar.types import Scope as ASGIScope
 
 from service.kit.db import Connection
 
@@ -108,27 +109,43 @@ class KeyCache:
 KeyLookup = Callable[[Connection, bytes], Awaitable["Caller | None"]]
 
 
-class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
-    """Turns the bearer key into a Caller; a bad, revoked or expired key is 401 at
-    once, whatever the route (a client with broken credentials should learn it), except
-    on the routes marked AUTHENTICATION_EXEMPT, which never look at the header."""
+class ApiKeyAuthentication:
+    """Turns the bearer key into a Caller (`scope["user"]`); a bad, revoked or expired
+    key is 401 at once, whatever the route (a client with broken credentials should
+    learn it), except on the routes marked AUTHENTICATION_EXEMPT, which never look at
+    the header, and for CORS preflights (OPTIONS), which never carry it.
+
+    Litestar's AbstractAuthenticationMiddleware does the same, but builds a connection
+    object and parses every header into a multidict to read one: this reads the raw
+    header list, and an anonymous request costs a scan of it (bench/, profiled with
+    py-spy). Keys are cached for a few seconds (`KeyCache`)."""
+
+    __slots__ = ("app", "find_key")
 
     def __init__(self, app: ASGIApp, *, find_key: KeyLookup) -> None:
-        super().__init__(app)
+        self.app = app
         self.find_key = find_key
 
-    async def authenticate_request(
-        self, connection: ASGIConnection[Any, Any, Any, Any]
-    ) -> AuthenticationResult:
-        header = connection.headers.get("authorization")
+    async def __call__(self, scope: ASGIScope, receive: Receive, send: Send) -> None:
+        if scope["type"] in _AUTHENTICATED_SCOPES and not _exempt(scope):
+            scope["user"] = await self.caller(scope)
+            scope["auth"] = None
+        await self.app(scope, receive, send)
+
+    async def caller(self, scope: ASGIScope) -> Caller:
+        header = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                header = value
+                break
         if header is None:
-            return AuthenticationResult(user=ANONYMOUS, auth=None)
-        scheme, _, secret = header.strip().partition(" ")
-        secret = secret.strip()
-        if scheme.lower() != "bearer" or not secret.startswith(KEY_PREFIX) or len(secret) > 200:
+            return ANONYMOUS
+        scheme, _, raw_secret = header.strip().partition(b" ")
+        secret = raw_secret.strip().decode("latin-1")
+        if scheme.lower() != b"bearer" or not secret.startswith(KEY_PREFIX) or len(secret) > 200:
             raise NotAuthorizedException("use Authorization: Bearer <api key>")
         digest = secret_digest(secret)
-        state = connection.app.state
+        state = scope["app"].state
         cache: KeyCache = state.key_cache
         known, caller = cache.get(digest)
         if not known:
@@ -139,15 +156,26 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
             cache.put(digest, caller)
         if caller is None:
             raise NotAuthorizedException("the API key is unknown, revoked or expired")
-        return AuthenticationResult(user=caller, auth=None)
+        return caller
+
+
+_AUTHENTICATED_SCOPES = frozenset({ScopeType.HTTP, ScopeType.WEBSOCKET})
+
+
+def _exempt(scope: ASGIScope) -> bool:
+    if scope.get("method") == "OPTIONS":
+        return True
+    handler = scope.get("route_handler")
+    return handler is not None and bool(handler.opt.get(_EXEMPT_KEY))
 
 
 # The `opt` of a controller or handler that never looks at `Authorization`: the probes
 # and the metrics (an orchestrator's probe or a scraper with a stale key must still get
-# its answer). Litestar's authentication middleware skips a handler whose `opt` has
-# `exclude_from_auth`; the caller is then anonymous, and the request id, the metrics
-# and the log line happen as for any request.
-AUTHENTICATION_EXEMPT: dict[str, Any] = {"exclude_from_auth": True}
+# its answer). `ApiKeyAuthentication` skips a handler whose `opt` has it (the key
+# Litestar's own authentication middleware uses); the caller is then anonymous, and the
+# request id, the metrics and the log line happen as for any request.
+_EXEMPT_KEY = "exclude_from_auth"
+AUTHENTICATION_EXEMPT: dict[str, Any] = {_EXEMPT_KEY: True}
 
 
 def caller_of(request: ASGIConnection[Any, Any, Any, Any]) -> Caller:

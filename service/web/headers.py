@@ -1,11 +1,11 @@
 """Headers every response gets: security headers, Cache-Control and Vary, and CORS.
 
-`response_headers(settings)` is an app-level `before_send` hook rather than a route
-middleware: Litestar runs route middleware only for requests that matched a route, and
-a 404 or 405 from the router, a refused CORS preflight or a 401 from authentication
-need these headers too. It only ever adds headers a response does not have, so a
-handler that sets its own (a badge's Cache-Control, an embed's Content-Security-Policy)
-keeps them.
+`response_headers(settings)` is applied by the app's outermost ASGI wrapper
+(`RequestTelemetry`) rather than by a route middleware: Litestar runs route middleware
+only for requests that matched a route, and a 404 or 405 from the router, a refused
+CORS preflight or a 401 from authentication need these headers too. It only ever adds
+headers a response does not have, so a handler that sets its own (a badge's
+Cache-Control, an embed's Content-Security-Policy) keeps them.
 
 Cache-Control, unless the handler chose one:
 
@@ -30,7 +30,7 @@ gets 401 where a key gets the content.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import msgspec
@@ -85,7 +85,10 @@ CORS_EXPOSED_HEADERS = [
 ]
 CORS_METHODS = ["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"]
 
-Hook = Callable[[Message, Scope], Awaitable[None]]
+AddHeaders = Callable[[HTTPResponseStartEvent, Scope], None]
+# A `scope["state"]` key: encoded headers a middleware wants on the response (the rate
+# limit's), added by the one send wrapper rather than by a send wrapper of its own.
+EXTRA_HEADERS = "extra_response_headers"
 
 
 def cors_config(settings: Settings) -> CORSConfig | None:
@@ -178,8 +181,11 @@ class ProblemPreflights:
         await self._app(scope, receive, send_problem)
 
 
-def response_headers(settings: Settings) -> Hook:
-    """The `before_send` hook adding security headers, Cache-Control and Vary."""
+def response_headers(settings: Settings) -> AddHeaders:
+    """What adds security headers, Cache-Control and Vary, and the headers a middleware
+    left in `scope["state"][EXTRA_HEADERS]`, to a response's start message (in place:
+    the caller passes its own copy). `RequestTelemetry` calls it from its one send
+    wrapper (service/web/telemetry.py)."""
     everywhere = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
     if urlsplit(settings.public_base_url).scheme == "https":
         # Only when the service is known to be served over HTTPS: over plain HTTP the
@@ -190,10 +196,10 @@ def response_headers(settings: Settings) -> Hook:
         (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
     ]
 
-    async def hook(message: Message, scope: Scope) -> None:
-        if message["type"] != "http.response.start":
-            return
+    def add(message: HTTPResponseStartEvent, scope: Scope) -> None:
         headers = list(message.get("headers", ()))
+        if extra := scope["state"].get(EXTRA_HEADERS):
+            headers += extra
         # Litestar sends header names in lower case, as ASGI asks.
         present = {name for name, _ in headers}
         path: str = scope["path"]
@@ -210,7 +216,7 @@ def response_headers(settings: Settings) -> Hook:
             headers = _vary_on_authorization(headers)
         message["headers"] = headers + added
 
-    return hook
+    return add
 
 
 def _same_for_every_caller(scope: Scope) -> bool:

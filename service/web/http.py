@@ -142,6 +142,18 @@ def entity_response(
 ) -> Response[Any]:
     """Serve a resource with its ETag; answer 304 when If-None-Match already has it."""
     body, etag = represent(resource)
+    return encoded_response(request, body, etag, status_code=status_code, headers=headers)
+
+
+def encoded_response(
+    request: Request[Any, Any, Any],
+    body: bytes,
+    etag: str,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    """`entity_response` of a representation already encoded (service/web/read_cache.py)."""
     all_headers = {"ETag": etag, **(headers or {})}
     if status_code == 200 and (if_none_match := request.headers.get("if-none-match")):
         tags = _tags(if_none_match)

@@ -19,6 +19,8 @@ What is measured:
   shows here first), read by one indexed query at scrape time with a short timeout;
   `vr_webhook_outbox_up` is 0 when that query could not answer (the table does not
   exist yet, the database is down or slow).
+- `vr_read_cache_hits_total`, `vr_read_cache_misses_total` and `vr_read_cache_bytes`:
+  the public GET-one and record answers of the read cache (service/web/read_cache.py).
 - `process_*` (CPU, memory, file descriptors) and, with one worker, `python_*`.
 
 Names follow Prometheus's conventions (base units, `_total` on counters only), and
@@ -56,7 +58,7 @@ import os
 from bisect import bisect_left
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Protocol, get_args
 
 import asyncpg
 import msgspec
@@ -114,6 +116,12 @@ def multiprocess_dir() -> str | None:
     """The multiprocess directory, when prometheus_client was started in that mode (the
     variable must be set before the process imports prometheus_client)."""
     return os.environ.get(MULTIPROCESS_ENV) or None
+
+
+class CacheCounts(Protocol):
+    hits: int
+    misses: int
+    bytes: int
 
 
 class _BatchedHistogram(Histogram):
@@ -271,6 +279,27 @@ class Metrics:
         self._replica_fallbacks = {
             reason: replica_fallbacks.labels(reason) for reason in get_args(ReplicaFallbackReason)
         }
+        self._cache_hits = Counter(
+            "vr_read_cache_hits",
+            "Public GET-one and record requests answered from the read cache.",
+            registry=own,
+        )
+        self._cache_misses = Counter(
+            "vr_read_cache_misses",
+            "Public GET-one and record requests the read cache could not answer "
+            "(read from the database, and kept).",
+            registry=own,
+        )
+        self._cache_bytes = Gauge(
+            "vr_read_cache_bytes",
+            "Bytes held by the read caches of the workers (READ_CACHE_MAX_BYTES each).",
+            registry=own,
+            multiprocess_mode="livesum",
+        )
+        # The app's read cache (service/web/read_cache.py), read at each flush; typed
+        # by what is read here, as that module sits above this one.
+        self.read_cache: CacheCounts | None = None
+        self._cache_counted = (0, 0)
         self.outbox = _OutboxCollector()
         self.registry.register(self.outbox)
         self._process: _ProcessPublisher | None = None
@@ -314,6 +343,12 @@ class Metrics:
             counts = sums[:-1]
             children[0].inc(sum(counts))
             children[1].add(counts, sums[-1])
+        if (cache := self.read_cache) is not None:
+            hits, misses = cache.hits, cache.misses
+            self._cache_hits.inc(hits - self._cache_counted[0])
+            self._cache_misses.inc(misses - self._cache_counted[1])
+            self._cache_counted = (hits, misses)
+            self._cache_bytes.set(cache.bytes)
         for name, pool in self.pools.items():
             size, idle = pool.get_size(), pool.get_idle_size()
             self._pool_connections.labels(name, "in_use").set(size - idle)

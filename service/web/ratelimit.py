@@ -52,10 +52,11 @@ from litestar.datastructures import ResponseHeader
 from litestar.enums import ScopeType
 from litestar.plugins import ReceiveRoutePlugin
 from litestar.routes import BaseRoute, HTTPRoute
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from service.kit.errors import TooManyRequests
 from service.web.auth import Caller
+from service.web.headers import EXTRA_HEADERS
 from service.web.http import problem_responses
 
 log = logging.getLogger("service.ratelimit")
@@ -395,14 +396,10 @@ class RateLimitMiddleware:
                 f"{decision.reset_seconds} s",
                 headers={**decision.headers(), "Retry-After": str(decision.reset_seconds)},
             )
-        encoded = decision.encoded_headers()
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *encoded]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        # Sent by the app's one send wrapper (service/web/telemetry.py), not by one of
+        # our own: each wrapper is a closure and an await more per message.
+        scope["state"][EXTRA_HEADERS] = decision.encoded_headers()
+        await self.app(scope, receive, send)
 
 
 # ---- the OpenAPI document --------------------------------------------------------------

@@ -5,6 +5,8 @@ router, so that it also sees what no route middleware does: 404s and 405s from t
 router, 401s from authentication, 429s from the rate limit, 500s. For each HTTP
 request it:
 
+- adds, from its one send wrapper, the security, cache and rate-limit headers
+  (`headers.response_headers`): one wrapper instead of one per concern;
 - takes the client's `X-Request-ID` if it is 1 to 128 visible ASCII characters, else
   makes one (a random version-4 UUID, 32 hex digits), exposes it to logs (`logs.REQUEST_ID`)
   and to handlers (`request.state.request_id`), and sends it back in `X-Request-ID`;
@@ -27,6 +29,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from service.web.auth import Caller
+from service.web.headers import AddHeaders
 from service.web.logs import REQUEST_ID, plain_json_handlers, write_json_line
 from service.web.metrics import UNMATCHED, Metrics
 
@@ -61,14 +64,18 @@ def request_id_of(headers: Any) -> bytes | None:
 class RequestTelemetry:
     """The outermost ASGI wrapper of the app (see the module docstring)."""
 
-    __slots__ = ("_app", "_metrics", "_routes")
+    __slots__ = ("_add_headers", "_app", "_metrics", "_routes")
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, routes: dict[str, str]) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: Metrics, routes: dict[str, str], add_headers: AddHeaders
+    ) -> None:
         """`routes` maps Litestar's path template (`/v1/statements/{id}`) to the route's
-        path as declared (`/v1/statements/{id:uuid}`)."""
+        path as declared (`/v1/statements/{id:uuid}`); `add_headers` adds the security,
+        cache and rate-limit headers (`headers.response_headers`)."""
         self._app = app
         self._metrics = metrics
         self._routes = routes
+        self._add_headers = add_headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -84,13 +91,17 @@ class RequestTelemetry:
         token = REQUEST_ID.set(request_id)
         echoed = (HEADER, raw_id if raw_id is not None else request_id.encode())
         status = 500  # what the client gets if the app fails before it answers
+        add_headers = self._add_headers
 
+        # The one send wrapper of the pipeline: the request id, and the headers of
+        # `headers.response_headers` (the rate limit's among them).
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 # A copy: a cached response replays the same message objects.
                 message = {**message, "headers": [*message.get("headers", ()), echoed]}
+                add_headers(message, scope)
             await send(message)
 
         try:

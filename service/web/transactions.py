@@ -72,6 +72,16 @@ async def provide_read_connection(
     Litestar resolves the audience first: dependencies it must resolve side by side
     it resolves in an anyio task group, which cost more than the two of them together
     (a tenth of a one-row GET's CPU time, profiled with py-spy: bench/)."""
+    async with read_connection(state, request, audience) as connection:
+        yield connection
+
+
+@contextlib.asynccontextmanager
+async def read_connection(
+    state: State, request: Request[Any, Any, Any], audience: Audience
+) -> AsyncIterator[Connection]:
+    """What `provide_read_connection` lends, for a handler that reads only sometimes
+    (service/web/read_cache.py: a cache hit needs no connection)."""
     settings: Settings = state.settings
     read_pool: asyncpg.Pool = state.read_pool
     if read_pool is not state.pool and reads_may_lag(request, audience):

@@ -20,8 +20,10 @@ hit without touching the database. Three mechanisms keep it exact:
    the old bytes in between. `SettleBadgesAfterWrites` holds back the response of every
    successful write until `settle` has seen a notification of its own, sent after the
    write committed. PostgreSQL delivers notifications in commit order, so by then every
-   invalidation of that write has been applied here. If that cannot be confirmed in
-   time, the cache is cleared, which is always correct.
+   invalidation of that write has been applied here, to the badges and to the read
+   cache (service/web/read_cache.py) alike: whoever asks this process next, a public
+   reader following the change feed say, gets the new bytes. If that cannot be
+   confirmed in time, both caches are cleared, which is always correct.
 
 While the listening connection is down nothing is served from or stored in the cache
 (notifications may be missed); when it reconnects the Listener calls every handler with
@@ -36,10 +38,10 @@ import asyncio
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import asyncpg
 from litestar import Litestar
@@ -59,6 +61,14 @@ NOTIFICATION_KIND = "badges"
 SETTLE_TIMEOUT_SECONDS = 1.0
 
 Key = tuple[SubjectType, uuid.UUID]
+
+
+class Clearable(Protocol):
+    """Another cache kept by the same notifications (service/web/read_cache.py)."""
+
+    def __len__(self) -> int: ...
+
+    def clear(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,10 +221,14 @@ class BadgeCache:
             return
         self.forget(subject_id)
 
-    async def settle(self, state: State) -> None:
+    async def settle(self, state: State, also: Sequence[Clearable] = ()) -> None:
         """Return once every invalidation committed before this call has been applied in
-        this process (or, failing that within a second, after clearing the cache)."""
-        if not self._listening.is_set() or (not len(self) and not self._fills):
+        this process (or, failing that within a second, after clearing the cache), to
+        this cache and to the caches in `also` (the read cache, whose notifications come
+        on the same connection, in the same commit order)."""
+        if not self._listening.is_set() or (
+            not len(self) and not self._fills and not any(len(other) for other in also)
+        ):
             return  # nothing is or will be served from the cache that could predate it
         token = uuid.uuid4().hex
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -226,6 +240,8 @@ class BadgeCache:
                 await waiter
         except (TimeoutError, ApiError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             self.clear()
+            for other in also:
+                other.clear()
         finally:
             self._waiters.pop(token, None)
 
@@ -244,8 +260,9 @@ class SettleBadgesAfterWrites(ASGIMiddleware):
 
     scopes = (ScopeType.HTTP,)
 
-    def __init__(self, cache: BadgeCache) -> None:
+    def __init__(self, cache: BadgeCache, *, also: Sequence[Clearable] = ()) -> None:
         self.cache = cache
+        self.also = tuple(also)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if cast(HTTPScope, scope)["method"] in SAFE_METHODS:
@@ -255,7 +272,7 @@ class SettleBadgesAfterWrites(ASGIMiddleware):
 
         async def send_when_settled(message: Message) -> None:
             if message["type"] == "http.response.start" and 200 <= message["status"] < 300:
-                await self.cache.settle(state)
+                await self.cache.settle(state, self.also)
             await send(message)
 
         await next_app(scope, receive, send_when_settled)

@@ -6,13 +6,15 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get
 
-from service.kit.db import ReadDb
 from service.views.records.schemas import DocumentRecord, StatementRecord
 from service.views.records.service import document_record, statement_record
 from service.web import http
 from service.web.auth import AudienceDep, public_read
+from service.web.read_cache import cached_entity
 
 
+# The handlers take no `db`: the public's records usually come from the read cache,
+# without a connection (service/web/read_cache.py).
 class RecordController(Controller):
     path = "/v1"
     tags = ["Records"]
@@ -33,11 +35,10 @@ class RecordController(Controller):
     async def get_document_record(
         self,
         request: Request[Any, Any, Any],
-        db: ReadDb,
         audience: AudienceDep,
         id: http.ResourceId,
     ) -> Response[DocumentRecord]:
-        return http.entity_response(request, await document_record(db, id, audience))
+        return await cached_entity(request, audience, lambda db: document_record(db, id, audience))
 
     @get(
         "/statements/{id:uuid}/record",
@@ -54,8 +55,7 @@ class RecordController(Controller):
     async def get_statement_record(
         self,
         request: Request[Any, Any, Any],
-        db: ReadDb,
         audience: AudienceDep,
         id: http.ResourceId,
     ) -> Response[StatementRecord]:
-        return http.entity_response(request, await statement_record(db, id, audience))
+        return await cached_entity(request, audience, lambda db: statement_record(db, id, audience))
