@@ -14,7 +14,9 @@ fifty times. Now it reads one row by primary key.
   are the same for both; `denials` counts for the newsroom and `public_denials` only
   denials from public statements and documents.
 - `refresh_verifications(subjects)`: locks the subjects' rows in id order, then
-  recomputes them and writes the rows that changed. Two writers touching overlapping
+  recomputes them and writes the rows that changed, announcing each on the service's
+  channel as `{"kind": "verifications", "id": <subject>}` (for caches of what shows
+  it; delivered at commit, like the badges' notifications of 0005). Two writers touching overlapping
   subjects queue on the rows instead of deadlocking, and the one that waited recomputes
   with a snapshot taken after the other committed (READ COMMITTED takes one per
   statement), so neither leaves a stale row.
@@ -96,22 +98,32 @@ UPGRADE = [
         WHERE kind = 'confirmation'""",
     """CREATE FUNCTION refresh_verifications(subjects uuid[]) RETURNS void
     LANGUAGE plpgsql AS $$
+    DECLARE
+        changed uuid;
     BEGIN
         IF cardinality(subjects) = 0 THEN
             RETURN;
         END IF;
         PERFORM 1 FROM verifications WHERE subject_id = ANY (subjects)
             ORDER BY subject_id FOR UPDATE;
-        UPDATE verifications v SET assessment_id = f.assessment_id, verdict = f.verdict,
-            published_at = f.published_at, corroborations = f.corroborations,
-            denials = f.denials, public_denials = f.public_denials
-        FROM verifications_from_scratch(subjects) f
-        WHERE v.subject_id = f.subject_id
-          AND (v.assessment_id, v.verdict, v.published_at, v.corroborations, v.denials,
-               v.public_denials)
-              IS DISTINCT FROM
-              (f.assessment_id, f.verdict, f.published_at, f.corroborations, f.denials,
-               f.public_denials);
+        FOR changed IN
+            UPDATE verifications v SET assessment_id = f.assessment_id, verdict = f.verdict,
+                published_at = f.published_at, corroborations = f.corroborations,
+                denials = f.denials, public_denials = f.public_denials
+            FROM verifications_from_scratch(subjects) f
+            WHERE v.subject_id = f.subject_id
+              AND (v.assessment_id, v.verdict, v.published_at, v.corroborations, v.denials,
+                   v.public_denials)
+                  IS DISTINCT FROM
+                  (f.assessment_id, f.verdict, f.published_at, f.corroborations, f.denials,
+                   f.public_denials)
+            RETURNING v.subject_id
+        LOOP
+            -- The subject's representation changed, maybe without a write to its own row
+            -- (a new denial of it): whatever caches it learns so at commit.
+            PERFORM pg_notify('verification_record',
+                              json_build_object('kind', 'verifications', 'id', changed)::text);
+        END LOOP;
     END $$""",
     # A new statement or document is unassessed and denied by nothing (nothing can point
     # at a row that did not exist).
@@ -234,7 +246,9 @@ for _table, _function, _events in TRIGGERS:
             FOR EACH STATEMENT EXECUTE FUNCTION {_function}()"""
         )
 
-# Every subject there is, the deleted ones too.
+# Every subject there is, the deleted ones too. On a large database that takes longer
+# than the database's statement_timeout (migration 0010): lifted for this transaction.
+UPGRADE.append("SET LOCAL statement_timeout = 0")
 UPGRADE.append(
     """INSERT INTO verifications
     SELECT * FROM verifications_from_scratch(array(

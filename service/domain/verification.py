@@ -25,8 +25,8 @@ class VerificationStatus(StrEnum):
 class Verification(msgspec.Struct, kw_only=True):
     """The latest published assessment of the subject, with counts that back it.
 
-    `corroborations` counts the distinct organizations cited as `confirmation` evidence
-    with stance `supports` in that assessment; `denials` counts live `denies` relations
+    `corroborations` counts the distinct live organizations cited as `confirmation`
+    evidence with stance `supports` in that assessment (those the record lists); `denials` counts live `denies` relations
     pointing at the subject from live statements or documents.
     """
 
