@@ -13,6 +13,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 import hypothesis
 import pytest
 from hypothesis import strategies as st
@@ -306,3 +307,35 @@ async def test_the_read_model_survives_concurrent_writers(settings, client, db):
     shown = (await client.get(f"/v1/documents/{letter['id']}")).json()["verification"]
     assert shown["denials"] == 4
     assert shown["assessment_id"] in drafts[2:]
+
+
+async def test_a_writer_that_waited_recomputes_with_what_the_other_committed(
+    client, db, database_url
+):
+    """Two transactions deny one document at once: the second waits for the first's
+    lock on the row, then counts both denials (a recompute from its own earlier
+    snapshot would count one and leave the row stale)."""
+    letter = await create(client, "documents", {"title": "The letter"})
+    speaker = (await create_person(client))["id"]
+    first, second = [
+        (await create(client, "statements", {"speaker_id": speaker, "text": "No."}))["id"]
+        for _ in range(2)
+    ]
+    deny = """INSERT INTO relations (source_statement_id, type, target_document_id)
+              VALUES ($1, 'denies', $2)"""
+    other = await asyncpg.connect(database_url)
+    try:
+        await db.execute("BEGIN")
+        await db.execute(deny, first, letter["id"])
+        await other.execute("BEGIN")
+        waiting = asyncio.create_task(other.execute(deny, second, letter["id"]))
+        await asyncio.sleep(0.3)
+        assert not waiting.done(), "the second writer did not wait for the first"
+        await db.execute("COMMIT")
+        await waiting
+        await other.execute("COMMIT")
+    finally:
+        await other.close()
+    await _assert_maintained(db, "two denials at once")
+    shown = (await client.get(f"/v1/documents/{letter['id']}")).json()["verification"]
+    assert shown["denials"] == 2
