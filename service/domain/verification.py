@@ -82,7 +82,9 @@ def from_scratch_json(subject: str, *, public: bool = False) -> str:
 
 def current_verdict_is(subject: str) -> str:
     """A condition: the subject's current verdict equals the next parameter (`{}`)."""
-    return f"{subject} IN (SELECT v.subject_id FROM verifications v WHERE v.verdict = {{}}::verdict)"
+    return (
+        f"{subject} IN (SELECT v.subject_id FROM verifications v WHERE v.verdict = {{}}::verdict)"
+    )
 
 
 def related_to(subject: str) -> str:
