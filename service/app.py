@@ -142,6 +142,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # So are the public's GET-one and record bytes; migration 0015 announces their ids.
     read_cache = ReadCache(listener.connected, max_bytes=settings.read_cache_max_bytes)
     listener.on(read_cache_module.NOTIFICATION_KIND, read_cache.on_notification)
+    # A verification can change with no event of its subject's (an organization deleted
+    # stops corroborating): the read model announces it, and both caches drop it.
+    listener.on(read_cache_module.VERIFICATION_KIND, read_cache.on_verification)
+    listener.on(read_cache_module.VERIFICATION_KIND, badge_cache.on_notification)
     limiter = ratelimit.RateLimiter(
         key_limit=settings.rate_limit_key, anonymous_limit=settings.rate_limit_anonymous
     )

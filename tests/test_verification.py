@@ -143,3 +143,26 @@ async def test_statement_verdict_filter_follows_the_current_verdict(client):
     assert await ids("false") == [statement["id"]]
     bad = await client.get("/v1/statements", params={"verdict": "authentic!"})
     assert bad.status_code == 422
+
+
+async def test_a_deleted_organization_no_longer_corroborates(client):
+    """The count agrees with the record's list of corroborations, which shows live
+    organizations only."""
+    letter = await create_document(client)
+    reuters = await create_organization(client, name="Reuters", kind="news_outlet")
+    afp = await create_organization(client, name="AFP", kind="news_outlet")
+    evidence = [
+        {"kind": "confirmation", "organization_id": reuters["id"]},
+        {"kind": "confirmation", "organization_id": afp["id"]},
+    ]
+    assessment = await create_assessment(
+        client, "document", letter["id"], "authentic", evidence=evidence
+    )
+    await publish(client, assessment["id"])
+    assert (await verification(client, "documents", letter["id"]))["corroborations"] == 2
+
+    await delete(client, f"/v1/organizations/{afp['id']}")
+    assert (await verification(client, "documents", letter["id"]))["corroborations"] == 1
+    record = (await client.get(f"/v1/documents/{letter['id']}/record")).json()
+    assert record["subject"]["verification"]["corroborations"] == 1
+    assert [c["organization"]["id"] for c in record["corroborations"]] == [reuters["id"]]

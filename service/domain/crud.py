@@ -77,7 +77,11 @@ class Table(Generic[T]):
         self._list_type = list[struct]  # type: ignore[valid-type]
         self._ranked_type = tuple[list[struct], list[RankedPosition]]  # type: ignore[valid-type]
         self._select_one = f"SELECT {json} FROM {self.from_sql} WHERE {alias}.id = $1 AND {alias}.deleted_at IS NULL"
-        self._select_for_update = f"{self._select_one} FOR UPDATE OF {alias}"
+        # NO KEY UPDATE: what the UPDATE that follows takes anyway (ids never change).
+        # FOR UPDATE would also block the key-share locks that foreign key checks take
+        # (a verifications row naming this assessment as current), a deadlock between
+        # two writers on one subject.
+        self._select_for_update = f"{self._select_one} FOR NO KEY UPDATE OF {alias}"
         self.public_json = public_json or json
         self.public_condition = public_condition or "TRUE"
         self._select_public = (

@@ -1,8 +1,9 @@
 """The read-only `verification` object on every statement and document.
 
-It is computed in the same SQL statement that reads the subject, so it can never
-disagree with the assessments and relations committed at that moment: right after a
-publish, a supersede, a retraction or a deleted relation, the next read shows it.
+It is kept in the `verifications` table by triggers (migration 0016), in the same
+transaction as every write that moves it, so it can never disagree with the assessments
+and relations committed at that moment: right after a publish, a supersede, a retraction
+or a deleted relation, the next read shows it.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ class VerificationStatus(StrEnum):
 class Verification(msgspec.Struct, kw_only=True):
     """The latest published assessment of the subject, with counts that back it.
 
-    `corroborations` counts the distinct organizations cited as `confirmation` evidence
-    with stance `supports` in that assessment; `denials` counts live `denies` relations
+    `corroborations` counts the distinct live organizations cited as `confirmation`
+    evidence with stance `supports` in that assessment (those the record lists); `denials` counts live `denies` relations
     pointing at the subject from live statements or documents.
     """
 
@@ -38,46 +39,62 @@ class Verification(msgspec.Struct, kw_only=True):
     denials: int
 
 
-# The current assessment: the newest one in state `published` (superseded and retracted
-# ones no longer speak for the subject; drafts never do).
-CURRENT_ASSESSMENT = """
-    SELECT a.id, a.verdict, a.published_at FROM assessments a
-    WHERE a.subject_id = {subject} AND a.state = 'published' AND a.deleted_at IS NULL
-    ORDER BY a.published_at DESC, a.id DESC LIMIT 1"""
+# The read model (migration 0016): one row per statement and document, kept current by
+# triggers in the transaction of every write that moves it, so a read looks it up by
+# primary key instead of aggregating assessments, evidence and relations.
 
-LIVE_DENIALS = """
-    SELECT count(*) FROM relations r
-    LEFT JOIN statements rs ON rs.id = r.source_statement_id
-    LEFT JOIN documents rd ON rd.id = r.source_document_id
-    WHERE r.target_id = {subject} AND r.type = 'denies' AND r.deleted_at IS NULL
-      AND coalesce(rs.deleted_at, rd.deleted_at) IS NULL {and_published}"""
+# The current assessment (the newest published one), or no row while unassessed.
+CURRENT_ASSESSMENT = """
+    SELECT v.assessment_id AS id, v.verdict, v.published_at FROM verifications v
+    WHERE v.subject_id = {subject} AND v.assessment_id IS NOT NULL"""
+
+
+def _object(row: str, *, public: bool) -> str:
+    """The verification object built from `row`, a verifications row (or a row of
+    `verifications_from_scratch`, which has the same columns)."""
+    denials = f"{row}.public_denials" if public else f"{row}.denials"
+    return f"""json_build_object(
+        'status', CASE WHEN {row}.assessment_id IS NULL THEN 'unassessed' ELSE 'assessed' END,
+        'verdict', {row}.verdict,
+        'label', verdict_label({row}.verdict),
+        'assessment_id', {row}.assessment_id,
+        'published_at', {row}.published_at,
+        'corroborations', {row}.corroborations,
+        'denials', {denials})"""
+
+
+UNASSESSED = """json_build_object('status', 'unassessed', 'verdict', NULL, 'label', NULL,
+        'assessment_id', NULL, 'published_at', NULL, 'corroborations', 0, 'denials', 0)"""
 
 
 def verification_json(subject: str, *, public: bool = False) -> str:
     """A SQL expression building the verification object of the subject whose id is
     the SQL expression `subject` (e.g. `s.id`); `public` counts only denials that the
     public may see (from public statements and documents)."""
-    current = CURRENT_ASSESSMENT.format(subject=subject)
-    denials = LIVE_DENIALS.format(
-        subject=subject,
-        and_published="AND coalesce(rs.visibility, rd.visibility) = 'public'" if public else "",
+    # No row yet only inside the statement that inserts the subject (its row comes from
+    # an AFTER trigger, which that statement's snapshot does not see): a new subject is
+    # unassessed and denied by nothing.
+    return (
+        f"coalesce((SELECT {_object('v', public=public)} FROM verifications v"
+        f" WHERE v.subject_id = {subject}), {UNASSESSED})"
     )
-    return f"""(SELECT json_build_object(
-        'status', CASE WHEN cur.id IS NULL THEN 'unassessed' ELSE 'assessed' END,
-        'verdict', cur.verdict,
-        'label', verdict_label(cur.verdict),
-        'assessment_id', cur.id,
-        'published_at', cur.published_at,
-        'corroborations', (
-            SELECT count(DISTINCT ev.organization_id) FROM evidence ev
-            WHERE ev.assessment_id = cur.id AND ev.kind = 'confirmation' AND ev.stance = 'supports'),
-        'denials', ({denials}))
-    FROM (SELECT 1) AS one LEFT JOIN LATERAL ({current}) AS cur ON true)"""
+
+
+def from_scratch_json(subject: str, *, public: bool = False) -> str:
+    """The same object computed from the assessments, evidence and relations by the
+    definition the read model is kept with (`verifications_from_scratch`): what the
+    maintained row must always equal."""
+    return (
+        f"(SELECT {_object('f', public=public)}"
+        f" FROM verifications_from_scratch(ARRAY[{subject}]::uuid[]) f)"
+    )
 
 
 def current_verdict_is(subject: str) -> str:
     """A condition: the subject's current verdict equals the next parameter (`{}`)."""
-    return f"(SELECT cur.verdict FROM ({CURRENT_ASSESSMENT.format(subject=subject)}) AS cur) = {{}}::verdict"
+    return (
+        f"{subject} IN (SELECT v.subject_id FROM verifications v WHERE v.verdict = {{}}::verdict)"
+    )
 
 
 def related_to(subject: str) -> str:

@@ -46,8 +46,10 @@ from service.web import http
 from service.web.auth import Audience
 from service.web.transactions import read_connection
 
-# The notification kind the trigger of migration 0015 sends.
+# The notification kinds: the ids a write touched (the trigger on events, migration
+# 0015), and a subject whose verification changed (the read model, migration 0016).
 NOTIFICATION_KIND = "reads"
+VERIFICATION_KIND = "verifications"
 _UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # What an entry costs besides its body and key: the entry, the ETag, its place in the
 # LRU, and per tag the id and its set of keys (measured with tracemalloc over 2,000
@@ -194,6 +196,16 @@ class ReadCache:
             self.clear()  # "all", a reconnect, or a message we cannot read
             return
         self.forget(part.strip().lower().encode() for part in ids.split(",") if part.strip())
+
+    def on_verification(self, message: dict[str, Any] | None) -> None:
+        """The Listener's handler for kind `verifications` (migration 0016): a subject
+        whose verification changed with no event naming it (an organization deleted
+        drops out of the corroborations of what it confirmed)."""
+        subject = None if message is None else message.get("id")
+        if not isinstance(subject, str):
+            self.clear()
+            return
+        self.forget([subject.lower().encode()])
 
 
 # ---- serving --------------------------------------------------------------------------

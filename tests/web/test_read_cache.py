@@ -17,7 +17,7 @@ import pytest
 
 from service.web.read_cache import ReadCache, tags_of
 from tests.distribution.support import assess, caught_up, wait_listening
-from tests.helpers import create_document, create_statement, delete, patch
+from tests.helpers import create_document, create_organization, create_statement, delete, patch
 
 pytestmark = pytest.mark.asyncio
 
@@ -223,6 +223,39 @@ async def test_a_record_is_dropped_when_anything_it_embeds_changes(anonymous_cli
         return (await anonymous_client.get(document_url)).status_code == 404
 
     await eventually(gone)
+
+
+async def test_a_verification_that_moves_without_an_event_of_its_subject_is_dropped(
+    anonymous_client, client, db
+):
+    """An organization deleted stops corroborating what it confirmed: no event names the
+    document, whose bytes never held the organization's id; the read model's own
+    announcement drops it."""
+    await wait_listening(anonymous_client, client)
+    letter = await create_document(client)
+    reuters = await create_organization(client, name="Reuters", kind="news_outlet")
+    afp = await create_organization(client, name="AFP", kind="news_outlet")
+    evidence = [
+        {"kind": "confirmation", "organization_id": reuters["id"]},
+        {"kind": "confirmation", "organization_id": afp["id"]},
+    ]
+    await assess(client, "document", letter["id"], "authentic", evidence=evidence)
+    await caught_up(db, anonymous_client)
+    url = f"/v1/documents/{letter['id']}"
+
+    async def corroborations() -> int:
+        return int((await anonymous_client.get(url)).json()["verification"]["corroborations"])
+
+    assert await corroborations() == 2
+    cache: ReadCache = anonymous_client.app.state.read_cache
+    assert url in cache and afp["id"].encode() not in tags_of(cache.get(url).body)  # type: ignore[union-attr]
+
+    await delete(client, f"/v1/organizations/{afp['id']}")
+
+    async def one_left() -> bool:
+        return await corroborations() == 1
+
+    await eventually(one_left)
 
 
 async def test_a_dropped_listen_connection_clears_the_cache_and_listens_again(
