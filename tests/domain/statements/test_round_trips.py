@@ -39,7 +39,7 @@ def _kind(query: str) -> str:
             return marker
     if text.startswith("WITH live_"):
         return "write"
-    if text.endswith("FOR UPDATE OF s") or text.endswith("FOR UPDATE OF d"):
+    if text.endswith("FOR NO KEY UPDATE OF s") or text.endswith("FOR NO KEY UPDATE OF d"):
         return "lock"
     return text.rstrip(";").split(" ISOLATION")[0]
 
