@@ -226,19 +226,26 @@ _DATABASE_ERRORS: dict[type[Exception], tuple[int, str, str]] = {
 }
 
 
+def database_failure(exc: asyncpg.PostgresError) -> tuple[int, str, str] | None:
+    """The status, problem slug and detail the API answers for a database error; None
+    for one it cannot explain (a 500)."""
+    for error_type in type(exc).__mro__:
+        if mapped := _DATABASE_ERRORS.get(error_type):
+            return mapped
+    return None
+
+
 def _database_error(
     request: Request[Any, Any, Any], exc: asyncpg.PostgresError
 ) -> Response[Problem]:
-    for error_type in type(exc).__mro__:
-        if mapped := _DATABASE_ERRORS.get(error_type):
-            status, slug, detail = mapped
-            if status >= 500:
-                log.warning("database unavailable: %s", type(exc).__name__)
-                return problem_response(
-                    request, status, detail, slug=slug, headers={"Retry-After": "1"}
-                )
-            return problem_response(request, status, detail, slug=slug)
-    return _internal_error(request, exc)
+    mapped = database_failure(exc)
+    if mapped is None:
+        return _internal_error(request, exc)
+    status, slug, detail = mapped
+    if status >= 500:
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return problem_response(request, status, detail, slug=slug, headers={"Retry-After": "1"})
+    return problem_response(request, status, detail, slug=slug)
 
 
 def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:

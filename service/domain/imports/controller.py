@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from litestar import Controller, post
+from litestar.datastructures import State
 from litestar.params import Body
 
 from service.domain.imports.schemas import ImportReport
 from service.domain.imports.service import import_claim_reviews
-from service.kit.db import WriteTx
+from service.kit.db import WriteTx, acquire
 from service.web import http
 from service.web.auth import Actor, requires_write
 
@@ -56,13 +58,19 @@ class ImportController(Controller):
             "maps to nothing skips the review. A review URL is imported once: importing "
             "it again is `matched` and changes nothing. The answer reports every review "
             "in body order. 422 when the body holds no ClaimReview at all. Bodies up to "
-            f"{IMPORT_MAX_BODY_BYTES // (1024 * 1024)} MiB (10,000 reviews in one request)."
+            f"{IMPORT_MAX_BODY_BYTES // (1024 * 1024)} MiB (10,000 reviews in one request). "
+            "Reviews are imported in batches of 1,000 in body order, each committed on its "
+            "own, one import at a time. When a batch fails, the answer is a problem whose "
+            "`detail` names the batch and the reviews committed before it (they stay; the "
+            "status is the failure's: 409 or 422 for what the record refused, 5xx for a "
+            "server failure) and no answer is kept for the Idempotency-Key: send the same "
+            "request again, and the committed reviews come back `matched`."
         ),
         status_code=200,
         request_max_body_size=IMPORT_MAX_BODY_BYTES,
         responses=http.responses(http.CREATE),
     )
     async def import_claim_reviews(
-        self, data: ClaimReviewFeed, tx: WriteTx, actor: Actor
+        self, data: ClaimReviewFeed, tx: WriteTx, actor: Actor, state: State
     ) -> ImportReport:
-        return await import_claim_reviews(tx, data, actor)
+        return await import_claim_reviews(tx, partial(acquire, state, state.settings), data, actor)

@@ -10,8 +10,8 @@ from service.kit.errors import FieldError
 
 class ImportOutcome(StrEnum):
     """`created`: this import made the draft assessment (and whatever it needed);
-    `matched`: the review URL was imported before (or earlier in this body), nothing
-    changed; `skipped`: the review could not be imported, `errors` says why."""
+    `matched`: the review URL was imported before (or earlier in this body, or by the
+    committed batches of an import of it that failed later on), nothing changed; `skipped`: the review could not be imported, `errors` says why."""
 
     CREATED = "created"
     MATCHED = "matched"

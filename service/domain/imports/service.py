@@ -6,25 +6,45 @@ that organization whose `url` (and `url` evidence) is the review's. A review URL
 imported once (`claimreview_imports`, migration 0014): a later import of it, in this
 body or another, is `matched` and changes nothing.
 
-A feed is imported in batches, each a fixed number of set-based statements, all in the
-request's one transaction (whose Idempotency-Key and response commit with it); every
-row made gets its `created` event, and so its webhook outbox rows and notifications.
+A feed is imported in batches, each a fixed number of set-based statements in a
+transaction of its own, so that a 10k-review feed neither holds its locks and new rows
+in one long transaction nor loses the batches done when a later one fails. Every row
+made gets its `created` event in its batch's transaction, and so its webhook outbox
+rows and notifications when that batch commits.
+
+The request's own transaction (`tx`, which claims its Idempotency-Key and records its
+answer: service/web/idempotency.py) holds the import lock for the whole request and
+writes nothing else; the batches run on a second pooled connection. A failed batch
+rolls back alone: the batches before it stay, the answer is a problem saying how many
+reviews they hold (`ImportInterrupted`), and no answer is recorded, so the same
+request, sent again with the same key, imports the rest and reports the committed
+reviews `matched`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID, uuid4
+
+import asyncpg
 
 from service.domain.history.repository import record_created_events
 from service.domain.history.schemas import ResourceType
 from service.domain.imports import jsonld, repository
 from service.domain.imports.jsonld import Party, Review
 from service.domain.imports.schemas import ImportedReview, ImportOutcome, ImportReport
-from service.kit.db import Connection
+from service.kit.db import CONNECTION_ERRORS, Connection
+from service.kit.errors import ApiError, database_failure
+
+log = logging.getLogger("service.imports")
+
+# Where the batches run: a pooled connection other than the request's.
+Connect = Callable[[], AbstractAsyncContextManager[Connection]]
 
 # Reviews per batch: large enough that round trips do not count, small enough that each
 # statement stays far below the statement timeout.
@@ -73,16 +93,83 @@ def _batches(items: Sequence[V], size: int) -> Iterator[Sequence[V]]:
         yield items[start : start + size]
 
 
-async def import_claim_reviews(conn: Connection, body: Any, actor: str | None) -> ImportReport:
-    """Import every ClaimReview of a decoded JSON-LD body; 422 (InvalidInput) when it
-    holds none. Reviews that cannot be imported are reported, never half-imported."""
+class ImportInterrupted(ApiError):
+    """A batch failed; the batches before it are committed. The status is the
+    failure's own: 409 or 422 for what the database refused, 503 when it could not be
+    reached, 500 for anything else."""
+
+    def __init__(self, detail: str, status: int, slug: str) -> None:
+        super().__init__(detail, headers={"Retry-After": "1"} if status == 503 else None)
+        self.status, self.slug = status, slug
+
+
+def _interrupted(exc: Exception, number: int, batches: int, first_index: int) -> ImportInterrupted:
+    mapped = database_failure(exc) if isinstance(exc, asyncpg.PostgresError) else None
+    if mapped is not None:
+        status, slug, reason = mapped
+    elif isinstance(exc, CONNECTION_ERRORS):
+        status, slug, reason = 503, "service-unavailable", "the database became unreachable"
+    else:
+        status, slug, reason = 500, "internal-error", "an unexpected error occurred"
+    if status >= 500:
+        log.error("ClaimReview import: batch %d of %d failed", number + 1, batches, exc_info=exc)
+    done = (
+        f"the reviews before it (index 0 to {first_index - 1}) are committed and stay"
+        if first_index
+        else "nothing was imported"
+    )
+    again = (
+        "Send the same request again"
+        if status >= 500
+        else "Send the feed again once what was refused is fixed"
+    )
+    return ImportInterrupted(
+        f"batch {number + 1} of {batches} (the reviews from index {first_index}) failed: "
+        f"{reason}. It and the batches after it were not imported; {done}. {again} (the "
+        "same Idempotency-Key may be reused: a failure is not kept): the committed reviews "
+        "come back `matched`, the rest are imported.",
+        status,
+        slug,
+    )
+
+
+async def import_claim_reviews(
+    tx: Connection, connect: Connect, body: Any, actor: str | None
+) -> ImportReport:
+    """Import every ClaimReview of a decoded JSON-LD body, batch by batch, each batch on
+    a `connect()`ed connection in a transaction of its own; 422 (InvalidInput) when the
+    body holds none. Reviews that cannot be imported are reported, never half-imported;
+    a failed batch raises ImportInterrupted, leaving the batches before it committed."""
     entries = jsonld.reviews_of(body)
     now = datetime.now(UTC)
     reviews = [jsonld.read(index, entry, now) for index, entry in enumerate(entries)]
-    await repository.lock(conn)
+    # The lock is held by the request's transaction, not the batches': a lock taken per
+    # batch would let two imports interleave theirs, and a session-level lock (held
+    # across the batches' transactions) is what PgBouncer in transaction mode cannot
+    # keep (docs/scaling.md). Taken before the second connection, so that an import
+    # waiting its turn holds one pooled connection, not two.
+    await repository.lock(tx)
     outcomes: dict[int, ImportedReview] = {}
-    for batch in _batches(reviews, BATCH):
-        await _import_batch(conn, batch, outcomes, actor)
+    batches = list(_batches(reviews, BATCH))
+    running: int | None = None  # the batch under way, if any
+    try:
+        # Raised outside the connection's block, so that a connection error reaches
+        # `acquire` as itself (which then expires the pool's other connections).
+        async with connect() as conn:
+            for number, batch in enumerate(batches):
+                running = number
+                if number:
+                    # Taking the lock again (it is held: this returns at once) keeps the
+                    # idle request transaction clear of idle_in_transaction_session_timeout,
+                    # and stops the import if that transaction died, lock and all.
+                    await repository.lock(tx)
+                async with conn.transaction():
+                    await _import_batch(conn, batch, outcomes, actor)
+                running = None
+    except Exception as exc:
+        if running is None:
+            raise  # no batch failed: no connection to be had (503), or all committed
+        raise _interrupted(exc, running, len(batches), batches[running][0].index) from exc
     items = [
         outcomes.get(r.index)
         or ImportedReview(
