@@ -42,13 +42,19 @@ _HEADLINE_OPTIONS = (
 # index). When at least PROBE_HITS of them match, the word is common: the walk goes on
 # through at most WALKED rows and keeps the first CANDIDATES matches, found after a few
 # hundred rows and the newest by construction. Otherwise (most queries: the bench's
-# median statement query matches 0.1 % of them), or when the walk comes up short, a
-# bitmap scan of the GIN index finds every match and sorts them; its `+ 0` keeps the
-# planner from walking the recency index instead, which for a rare word would read the
-# whole table. Every path gives the same set; the probe only spares a rare word the
-# walk (1,500 rows cost 5 ms, more than the bitmap scan it falls back to). Documents
-# (a tenth as many, their full vectors in TOAST, which a walk would read row by row)
-# always take the bitmap scan, which needs no vector for a plain or prefix query.
+# median statement query matches 0.1 % of them), or when the walk comes up short,
+# `search_newest` (migration 0017) looks among the newest 1 % of the rows, then in a
+# window sized by the rate it found there (bitmap scans of the GIN index ANDed with a
+# range of the recency index): a word matching thousands of rows visits the heap for
+# a window's matches only (at 1M statements the heap pages of every match were most of
+# a search's time). When no window of at most 10 % holds CANDIDATES matches (a rare
+# word, a phrase) it answers NULL, and a bitmap scan of every match sorts them; its
+# `+ 0` keeps the planner from walking the recency index instead, which for a rare
+# word would read the whole table. Every path gives the same set; the probe only
+# spares a rare word the walk (1,500 rows cost 5 ms, more than the bitmap scan it
+# falls back to). Documents (a tenth as many, their full vectors in TOAST, which a walk
+# would read row by row) and the statements of speakers whose names match take the
+# windows and bitmap scans, which need no vector for a plain or prefix query.
 # Statements also match by their speaker's name and aliases: the people whose names
 # match are looked up once (a few rows), and UNION keeps a statement found both ways
 # once (its score is the same either way).
@@ -81,6 +87,10 @@ DOCUMENT_RANK = f"ts_rank_cd(d.search_lead, {_own_part('d')}) * d.search_recency
 
 def _search_sql(public: bool) -> str:
     only_public = "AND {alias}.visibility = 'public'" if public else ""
+
+    def _newest(kind: str, tsq: str, speakers: str) -> str:
+        return f"search_newest('{kind}', {tsq}, {speakers}, {public}, $8::text, {CANDIDATES})"
+
     only_public += " " + IN_LANGUAGE
     statement_item = PUBLIC_STATEMENT_ITEM_JSON if public else STATEMENT_ITEM_JSON
     document_item = PUBLIC_DOCUMENT_ITEM_JSON if public else DOCUMENT_ITEM_JSON
@@ -115,11 +125,21 @@ walked AS MATERIALIZED (
       AND w.search @@ {TSQUERY} {only_public.format(alias="w")}
     LIMIT {CANDIDATES}
 ),
+newest AS MATERIALIZED (
+    SELECT CASE WHEN $2 AND (SELECT count(*) FROM walked) < {CANDIDATES}
+               THEN {_newest("statements", TSQUERY, "NULL")} END AS said,
+           CASE WHEN $2
+               THEN {_newest("statements", "NULL", "(SELECT live FROM speakers)::uuid[]")} END AS spoken,
+           CASE WHEN $3 THEN {_newest("documents", TSQUERY, "NULL")} END AS written
+),
 statement_candidates AS (
     SELECT * FROM walked WHERE (SELECT count(*) FROM walked) = {CANDIDATES}
     UNION ALL
+    SELECT s.id, s.search, s.search_recency, s.speaker_id, s.language FROM statements s
+    WHERE s.id = ANY((SELECT said FROM newest)::uuid[])
+    UNION ALL
     (SELECT s.id, s.search, s.search_recency, s.speaker_id, s.language FROM statements s
-     WHERE (SELECT count(*) FROM walked) < {CANDIDATES}
+     WHERE (SELECT count(*) FROM walked) < {CANDIDATES} AND (SELECT said IS NULL FROM newest)
        AND $2 AND s.deleted_at IS NULL AND s.search @@ {TSQUERY} {only_public.format(alias="s")}
      ORDER BY s.search_recency + 0 DESC, s.id DESC LIMIT {CANDIDATES})
 ),
@@ -131,14 +151,22 @@ hits AS (
     UNION
     SELECT 'statement', s.id, ({STATEMENT_RANK} + 0.1)::real
     FROM (SELECT s.id, s.search, s.search_recency, s.language FROM statements s
-          WHERE $2 AND s.deleted_at IS NULL {only_public.format(alias="s")}
-            AND s.speaker_id = ANY((SELECT live FROM speakers)::uuid[])
-          ORDER BY s.search_recency + 0 DESC, s.id DESC LIMIT {CANDIDATES}) AS s
+          WHERE s.id = ANY((SELECT spoken FROM newest)::uuid[])
+          UNION ALL
+          (SELECT s.id, s.search, s.search_recency, s.language FROM statements s
+           WHERE $2 AND (SELECT spoken IS NULL FROM newest) AND s.deleted_at IS NULL
+             {only_public.format(alias="s")}
+             AND s.speaker_id = ANY((SELECT live FROM speakers)::uuid[])
+           ORDER BY s.search_recency + 0 DESC, s.id DESC LIMIT {CANDIDATES})) AS s
     UNION ALL
     SELECT 'document', d.id, ({DOCUMENT_RANK})::real
     FROM (SELECT d.id, d.search_lead, d.search_recency, d.language FROM documents d
-          WHERE $3 AND d.deleted_at IS NULL AND d.search @@ {TSQUERY} {only_public.format(alias="d")}
-          ORDER BY d.search_recency + 0 DESC, d.id DESC LIMIT {CANDIDATES}) AS d
+          WHERE d.id = ANY((SELECT written FROM newest)::uuid[])
+          UNION ALL
+          (SELECT d.id, d.search_lead, d.search_recency, d.language FROM documents d
+           WHERE $3 AND (SELECT written IS NULL FROM newest) AND d.deleted_at IS NULL
+             AND d.search @@ {TSQUERY} {only_public.format(alias="d")}
+           ORDER BY d.search_recency + 0 DESC, d.id DESC LIMIT {CANDIDATES})) AS d
 ),
 page AS (
     SELECT type, id, score FROM hits

@@ -238,3 +238,77 @@ async def test_a_document_matches_on_its_whole_body_and_ranks_on_its_lead(client
     hits = (await search(client, "quokka"))["items"]
     assert [hit["id"] for hit in hits] == [titled["id"], deep["id"]]
     assert "<mark>quokka</mark>" in hits[1]["snippet"].lower()
+
+
+async def test_the_newest_matches_come_from_a_recency_window_when_one_holds_them(client, db):
+    """`search_newest` (migration 0017) answers from the newest 1 % of the rows, or from
+    a window sized by the rate it found there, only when that window holds enough
+    matches, and then with the same set as a scan of every match; otherwise NULL (the
+    search's bitmap scan of every match answers). A word in every 30th statement is
+    one the probe calls rare (6 of the newest 200) and a 10 % window holds 100 of."""
+    from service.views.search.repository import CANDIDATES
+
+    rows = 50_000
+    speaker = await db.fetchval("INSERT INTO people (name) VALUES ('Speaker') RETURNING id")
+    other = await db.fetchval("INSERT INTO people (name) VALUES ('Other') RETURNING id")
+    await db.execute(
+        """INSERT INTO statements (speaker_id, text, said_at)
+           SELECT CASE WHEN i % 20 = 0 THEN $2::uuid ELSE $1::uuid END,
+                  'filler ' || CASE WHEN i % 30 = 0 THEN 'sometimes ' ELSE '' END
+                  || CASE WHEN i <= 500 THEN 'ancient ' ELSE '' END || i,
+                  timestamptz '2001-01-01T00:00:00Z' + i * interval '1 hour'
+           FROM generate_series(1, $3) AS i""",
+        speaker,
+        other,
+        rows,
+    )
+    await db.execute(
+        """INSERT INTO documents (title, dated_on)
+           SELECT 'Document ' || CASE WHEN i % 20 = 0 THEN 'occasional ' ELSE '' END || i,
+                  date '2001-01-01' + i
+           FROM generate_series(1, 2000) AS i"""
+    )
+    await db.execute("VACUUM ANALYZE statements, documents")
+
+    async def newest(kind, tsq, speakers, wanted):
+        return await db.fetchval(
+            "SELECT search_newest($1, to_tsquery('english', $2), $3, true, NULL, $4)",
+            kind,
+            tsq,
+            speakers,
+            wanted,
+        )
+
+    async def exact(table, condition, arg, wanted):
+        return {
+            r["id"]
+            for r in await db.fetch(
+                f"""SELECT id FROM {table} WHERE deleted_at IS NULL AND {condition}
+                    ORDER BY search_recency DESC, id DESC LIMIT $2""",
+                arg,
+                wanted,
+            )
+        }
+
+    sometimes = await newest("statements", "sometimes", None, CANDIDATES)
+    assert sometimes is not None and len(sometimes) == CANDIDATES
+    assert set(sometimes) == await exact(
+        "statements", "search @@ to_tsquery('english', $1)", "sometimes", CANDIDATES
+    )
+    spoken = await newest("statements", None, [other], CANDIDATES)
+    assert spoken is not None
+    assert set(spoken) == await exact("statements", "speaker_id = $1", other, CANDIDATES)
+    occasional = await newest("documents", "occasional", None, 5)
+    assert occasional is not None
+    assert set(occasional) == await exact(
+        "documents", "search @@ to_tsquery('english', $1)", "occasional", 5
+    )
+    # Only in the oldest rows, and a phrase: no window answers.
+    assert await newest("statements", "ancient", None, CANDIDATES) is None
+    assert await newest("statements", "filler <-> sometimes", None, CANDIDATES) is None
+
+    # Through the API, whichever path answers, the pages go through the same set once.
+    for word in ("sometimes", "ancient", '"filler sometimes"'):
+        hits = await _all_pages(client, word, types="statement", limit=40)
+        ids = [hit["id"] for hit in hits]
+        assert len(ids) == len(set(ids)) == CANDIDATES, word
