@@ -6,14 +6,24 @@ one of the two.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
 
-from service.domain.crud import Reference
-from service.domain.subjects import ORGANIZATIONS
+from service.domain.crud import (
+    Reference,
+    Table,
+    checked_write,
+    checked_write_sql,
+    distinct_ids,
+    update_sql,
+)
+from service.domain.history.repository import event_sql
+from service.domain.history.schemas import EventAction, ResourceType
+from service.domain.subjects import ORGANIZATIONS, Referent
+from service.kit.db import Connection
 from service.kit.fields import HttpUrl, Timestamp
 
 
@@ -85,3 +95,41 @@ def publisher_references(values: dict[str, Any]) -> list[Reference]:
         for i, a in enumerate(values.get("appearances") or ())
         if a.publisher_id is not None
     ]
+
+
+async def update_with_appearances(
+    conn: Connection,
+    table: Table[Any],
+    resource: ResourceType,
+    owner: Owner,
+    representation: Callable[..., str],
+    referents: Sequence[Referent],
+    id: UUID,
+    columns: dict[str, Any],
+    new_appearances: Sequence[Appearance] | None,
+    changed: list[str],
+    actor: str | None,
+    wanted: Sequence[Reference],
+) -> tuple[str | None, dict[Referent, set[UUID]]]:
+    """Change the locked statement or document `id` in one SQL statement: `columns`,
+    its appearances when `new_appearances` is given, its `updated` event naming
+    `changed`; its new representation (`representation(appearances_from=...)`) as
+    JSON, or None when a reference in `wanted` (of `referents`) is not live."""
+    args: list[Any] = [id, actor, changed, *distinct_ids(wanted, referents)]
+    children: list[str] = []
+    source = "appearances"
+    if new_appearances is not None:
+        children = replace_ctes(owner, table.alias, len(args) + 1)
+        args.extend(arrays(new_appearances))
+        source = NEW
+    write = update_sql(table, list(columns), len(args) + 1)
+    args.extend(columns.values())
+    sql = checked_write_sql(
+        alias=table.alias,
+        write=write,
+        children=children,
+        event=event_sql(resource, EventAction.UPDATED, table.alias, "$2", "$3"),
+        json=representation(appearances_from=source),
+        references=[(referent, f"${4 + n}") for n, referent in enumerate(referents)],
+    )
+    return await checked_write(conn, sql, args, referents)

@@ -13,7 +13,6 @@ from service.domain.crud import (
     checked_write,
     checked_write_sql,
     distinct_ids,
-    update_sql,
 )
 from service.domain.documents.schemas import Document, DocumentCreate
 from service.domain.history.repository import event_sql
@@ -115,24 +114,18 @@ async def update(
     actor: str | None,
     wanted: Sequence[Reference],
 ) -> tuple[str | None, dict[Referent, set[UUID]]]:
-    """Change the locked document `id` in one statement: `columns`, its appearances
-    when `new_appearances` is given, its `updated` event naming `changed`; its new
-    representation as JSON, or None when a reference in `wanted` is not live."""
-    args: list[Any] = [id, actor, changed, *distinct_ids(wanted, REFERENTS)]
-    children: list[str] = []
-    source = "appearances"
-    if new_appearances is not None:
-        children = appearances.replace_ctes("document_id", "d", len(args) + 1)
-        args.extend(appearances.arrays(new_appearances))
-        source = appearances.NEW
-    write = update_sql(documents, list(columns), len(args) + 1)
-    args.extend(columns.values())
-    sql = checked_write_sql(
-        alias="d",
-        write=write,
-        children=children,
-        event=event_sql(ResourceType.DOCUMENT, EventAction.UPDATED, "d", "$2", "$3"),
-        json=document_json(appearances_from=source),
-        references=[(ORGANIZATIONS, "$4"), (PEOPLE, "$5")],
+    """Change the locked document `id` in one statement (`appearances.update_with_appearances`)."""
+    return await appearances.update_with_appearances(
+        conn,
+        documents,
+        ResourceType.DOCUMENT,
+        "document_id",
+        document_json,
+        REFERENTS,
+        id,
+        columns,
+        new_appearances,
+        changed,
+        actor,
+        wanted,
     )
-    return await checked_write(conn, sql, args, REFERENTS)

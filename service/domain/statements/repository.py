@@ -13,7 +13,6 @@ from service.domain.crud import (
     checked_write,
     checked_write_sql,
     distinct_ids,
-    update_sql,
 )
 from service.domain.history.repository import event_sql
 from service.domain.history.schemas import EventAction, ResourceType
@@ -107,24 +106,18 @@ async def update(
     actor: str | None,
     wanted: Sequence[Reference],
 ) -> tuple[str | None, dict[Referent, set[UUID]]]:
-    """Change the locked statement `id` in one statement: `columns`, its appearances
-    when `new_appearances` is given, its `updated` event naming `changed`; its new
-    representation as JSON, or None when a reference in `wanted` is not live."""
-    args: list[Any] = [id, actor, changed, *distinct_ids(wanted, REFERENTS)]
-    children: list[str] = []
-    source = "appearances"
-    if new_appearances is not None:
-        children = appearances.replace_ctes("statement_id", "s", len(args) + 1)
-        args.extend(appearances.arrays(new_appearances))
-        source = appearances.NEW
-    write = update_sql(statements, list(columns), len(args) + 1)
-    args.extend(columns.values())
-    sql = checked_write_sql(
-        alias="s",
-        write=write,
-        children=children,
-        event=event_sql(ResourceType.STATEMENT, EventAction.UPDATED, "s", "$2", "$3"),
-        json=statement_json(appearances_from=source),
-        references=[(PEOPLE, "$4"), (ORGANIZATIONS, "$5")],
+    """Change the locked statement `id` in one statement (`appearances.update_with_appearances`)."""
+    return await appearances.update_with_appearances(
+        conn,
+        statements,
+        ResourceType.STATEMENT,
+        "statement_id",
+        statement_json,
+        REFERENTS,
+        id,
+        columns,
+        new_appearances,
+        changed,
+        actor,
+        wanted,
     )
-    return await checked_write(conn, sql, args, REFERENTS)
