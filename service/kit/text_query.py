@@ -19,18 +19,37 @@ _QUOTED = re.compile(r'"[^"]*"?')
 _WORD = re.compile(r"(?<![\w\"*-])([^\W\d_]{3,40})(?![\w*])")
 
 
+# A closed quoted phrase; it is excluded when a `-` comes before it, even with spaces
+# between (`- "a b"` is `!('a' <-> 'b')` to websearch_to_tsquery).
+_CLOSED_PHRASE = re.compile(r'"([^"]*)"')
+_OR = re.compile(r"(?<![\w-])or(?!\w)", re.IGNORECASE)
+
+
 class TextQuery(msgspec.Struct, frozen=True):
     """A query as the database takes it: `text` in web-search syntax, `prefixes` to
-    match as the start of a word (lower case)."""
+    match as the start of a word (lower case), `phrases` the quoted phrases of `text`
+    that every match holds (none when the query has an `or`, which may make any of
+    them optional): what the index of word pairs narrows a search by."""
 
     text: str
     prefixes: list[str]
+    phrases: list[str] = []
 
 
 def parse(q: str) -> TextQuery:
     prefixes = [match.lower() for match in _PREFIX.findall(_QUOTED.sub(" ", q))]
-    text = _PREFIX.sub(" ", q) if prefixes else q
-    return TextQuery(text=" ".join(text.split()), prefixes=prefixes)
+    text = " ".join((_PREFIX.sub(" ", q) if prefixes else q).split())
+    return TextQuery(text=text, prefixes=prefixes, phrases=_required_phrases(text))
+
+
+def _required_phrases(text: str) -> list[str]:
+    if _OR.search(_QUOTED.sub(" ", text)):
+        return []
+    return [
+        match.group(1)
+        for match in _CLOSED_PHRASE.finditer(text)
+        if match.group(1).strip() and not text[: match.start()].rstrip().endswith("-")
+    ]
 
 
 def correctable_words(q: str) -> list[str]:

@@ -85,6 +85,28 @@ STATEMENT_RANK = f"ts_rank_cd(s.search, {_own_part('s')}) * s.search_recency"
 DOCUMENT_RANK = f"ts_rank_cd(d.search_lead, {_own_part('d')}) * d.search_recency"
 
 
+# A quoted phrase (migration 0018) takes its own path when its pairs can narrow the
+# matches: the rows holding the hashes of its word pairs (a few thousand at most, where
+# its words alone are held by tens of thousands), newest first, each checked for the
+# phrase itself until CANDIDATES pass. The check runs after the sort (OFFSET 0 keeps
+# the planner from moving it below), so a document's full vector comes out of TOAST for
+# the newest candidates only. The set is the same as the other paths': the pairs of a
+# phrase never leave out a row that holds it.
+PAIRS = "(SELECT pairs FROM query)"
+UNPHRASED = f"{PAIRS} IS NULL"
+
+
+def _phrased(table: str, alias: str, wanted: str, columns: str, only_public: str) -> str:
+    return f"""(SELECT {columns.replace(f"{alias}.", "p.")} FROM (
+        SELECT {columns}, {alias}.search AS matched, {alias}.search_recency + 0 AS recency
+        FROM {table} {alias}
+        WHERE {wanted} AND {PAIRS} IS NOT NULL AND {alias}.deleted_at IS NULL
+          AND {alias}.search_pairs @@ {PAIRS} {only_public.format(alias=alias)}
+        ORDER BY recency DESC, {alias}.id DESC OFFSET 0) AS p
+     WHERE p.matched @@ {TSQUERY}
+     ORDER BY p.recency DESC, p.id DESC LIMIT {CANDIDATES})"""
+
+
 def _search_sql(public: bool) -> str:
     only_public = "AND {alias}.visibility = 'public'" if public else ""
 
@@ -98,7 +120,8 @@ def _search_sql(public: bool) -> str:
 WITH parts AS MATERIALIZED (SELECT config, part FROM search_query_parts($1, $7::text[])),
 query AS MATERIALIZED (
     SELECT coalesce(string_agg('(' || part::text || ')', ' | ')::tsquery, ''::tsquery) AS tsq,
-           array_agg(config) AS configs, array_agg(part) AS parts
+           array_agg(config) AS configs, array_agg(part) AS parts,
+           search_phrase_query($9::text[]) AS pairs
     FROM parts
 ),
 speakers AS (
@@ -109,7 +132,7 @@ speakers AS (
 probe AS MATERIALIZED (
     SELECT count(*) AS hits FROM (
         SELECT s.search, s.visibility, s.language FROM statements s
-        WHERE $2 AND s.deleted_at IS NULL
+        WHERE $2 AND {UNPHRASED} AND s.deleted_at IS NULL
         ORDER BY s.search_recency DESC, s.id DESC LIMIT {PROBED}
     ) AS w
     WHERE w.search @@ {TSQUERY} {only_public.format(alias="w")}
@@ -126,11 +149,11 @@ walked AS MATERIALIZED (
     LIMIT {CANDIDATES}
 ),
 newest AS MATERIALIZED (
-    SELECT CASE WHEN $2 AND (SELECT count(*) FROM walked) < {CANDIDATES}
+    SELECT CASE WHEN $2 AND {UNPHRASED} AND (SELECT count(*) FROM walked) < {CANDIDATES}
                THEN {_newest("statements", TSQUERY, "NULL")} END AS said,
            CASE WHEN $2
                THEN {_newest("statements", "NULL", "(SELECT live FROM speakers)::uuid[]")} END AS spoken,
-           CASE WHEN $3 THEN {_newest("documents", TSQUERY, "NULL")} END AS written
+           CASE WHEN $3 AND {UNPHRASED} THEN {_newest("documents", TSQUERY, "NULL")} END AS written
 ),
 statement_candidates AS (
     SELECT * FROM walked WHERE (SELECT count(*) FROM walked) = {CANDIDATES}
@@ -140,8 +163,10 @@ statement_candidates AS (
     UNION ALL
     (SELECT s.id, s.search, s.search_recency, s.speaker_id, s.language FROM statements s
      WHERE (SELECT count(*) FROM walked) < {CANDIDATES} AND (SELECT said IS NULL FROM newest)
-       AND $2 AND s.deleted_at IS NULL AND s.search @@ {TSQUERY} {only_public.format(alias="s")}
+       AND $2 AND {UNPHRASED} AND s.deleted_at IS NULL AND s.search @@ {TSQUERY} {only_public.format(alias="s")}
      ORDER BY s.search_recency + 0 DESC, s.id DESC LIMIT {CANDIDATES})
+    UNION ALL
+    {_phrased("statements", "s", "$2", "s.id, s.search, s.search_recency, s.speaker_id, s.language", only_public)}
 ),
 hits AS (
     SELECT 'statement' AS type, s.id, ({STATEMENT_RANK}
@@ -164,9 +189,11 @@ hits AS (
           WHERE d.id = ANY((SELECT written FROM newest)::uuid[])
           UNION ALL
           (SELECT d.id, d.search_lead, d.search_recency, d.language FROM documents d
-           WHERE $3 AND (SELECT written IS NULL FROM newest) AND d.deleted_at IS NULL
+           WHERE $3 AND {UNPHRASED} AND (SELECT written IS NULL FROM newest) AND d.deleted_at IS NULL
              AND d.search @@ {TSQUERY} {only_public.format(alias="d")}
-           ORDER BY d.search_recency + 0 DESC, d.id DESC LIMIT {CANDIDATES})) AS d
+           ORDER BY d.search_recency + 0 DESC, d.id DESC LIMIT {CANDIDATES})
+          UNION ALL
+          {_phrased("documents", "d", "$3", "d.id, d.search_lead, d.search_recency, d.language", only_public)}) AS d
 ),
 page AS (
     SELECT type, id, score FROM hits
@@ -197,6 +224,7 @@ async def search(
     q: str,
     prefixes: list[str],
     *,
+    phrases: list[str],
     language: str | None,
     statements: bool,
     documents: bool,
@@ -214,6 +242,7 @@ async def search(
         limit,
         prefixes,
         language,
+        phrases,
     )
     return msgspec.json.decode(raw, type=list[SearchHit])
 

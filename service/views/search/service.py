@@ -42,6 +42,7 @@ async def search(
             conn,
             parsed.text,
             parsed.prefixes,
+            phrases=parsed.phrases,
             language=language,
             statements=SubjectType.STATEMENT in types,
             documents=SubjectType.DOCUMENT in types,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from tests.helpers import create_document, create_person, create_statement
@@ -127,6 +129,8 @@ async def test_bad_types_and_missing_q_are_422(client):
 async def test_search_and_filters_use_their_indexes(db):
     """On a corpus big enough for the planner to care, q uses the GIN indexes."""
     async with db.transaction():
+        # Loading the corpus takes longer than a request may (each row's vectors).
+        await db.execute("SET LOCAL statement_timeout = 0")
         speaker = await db.fetchval("INSERT INTO people (name) VALUES ('Speaker') RETURNING id")
         await db.execute(
             """INSERT INTO statements (speaker_id, text, context, tags)
@@ -147,25 +151,33 @@ async def test_search_and_filters_use_their_indexes(db):
     from service.views.search.repository import SEARCH
     from service.web.auth import Audience
 
-    plan = "\n".join(
-        r[0]
-        for r in await db.fetch(
-            "EXPLAIN "
-            + SEARCH[Audience.PUBLIC]
-            .replace("$1", "'topic7'")
-            .replace("$2", "true")
-            .replace("$3", "true")
-            .replace("$4::real", "NULL::real")
-            .replace("$5::uuid", "NULL::uuid")
-            .replace("$6", "25")
-            .replace("$7::text[]", "'{}'::text[]")
-            .replace("$8::text", "NULL::text")
-            .replace("$8", "NULL")
+    async def plan_of(q: str, phrases: str) -> str:
+        return "\n".join(
+            r[0]
+            for r in await db.fetch(
+                "EXPLAIN "
+                + SEARCH[Audience.PUBLIC]
+                .replace("$1", q)
+                .replace("$2", "true")
+                .replace("$3", "true")
+                .replace("$4::real", "NULL::real")
+                .replace("$5::uuid", "NULL::uuid")
+                .replace("$6", "25")
+                .replace("$7::text[]", "'{}'::text[]")
+                .replace("$8::text", "NULL::text")
+                .replace("$8", "NULL")
+                .replace("$9::text[]", phrases)
+            )
         )
-    )
-    assert "statements_search" in plan, plan
-    assert "documents_search" in plan, plan
+
+    plan = await plan_of("'topic7'", "'{}'::text[]")
+    assert "statements_search " in plan, plan
+    assert "documents_search " in plan, plan
     assert "people_names_search" in plan, plan
+    # A phrase is looked up by its word pairs (migration 0018).
+    plan = await plan_of("'\"about topic7\"'", "'{about topic7}'::text[]")
+    assert "statements_search_pairs" in plan, plan
+    assert "documents_search_pairs" in plan, plan
 
     tag_plan = "\n".join(
         r[0]
@@ -249,6 +261,8 @@ async def test_the_newest_matches_come_from_a_recency_window_when_one_holds_them
     from service.views.search.repository import CANDIDATES
 
     rows = 50_000
+    # Loading the corpus takes longer than a request may (each row's vectors).
+    await db.execute("SET statement_timeout = 0")
     speaker = await db.fetchval("INSERT INTO people (name) VALUES ('Speaker') RETURNING id")
     other = await db.fetchval("INSERT INTO people (name) VALUES ('Other') RETURNING id")
     await db.execute(
@@ -312,3 +326,8 @@ async def test_the_newest_matches_come_from_a_recency_window_when_one_holds_them
         hits = await _all_pages(client, word, types="statement", limit=40)
         ids = [hit["id"] for hit in hits]
         assert len(ids) == len(set(ids)) == CANDIDATES, word
+        # The set is the definition's: the newest matches of the query itself (a phrase
+        # is found through its word pairs, migration 0018).
+        assert {uuid.UUID(i) for i in ids} == await exact(
+            "statements", "search @@ search_query($1, '{}')", word, CANDIDATES
+        ), word
