@@ -34,7 +34,15 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    engine = create_engine(_sqlalchemy_url(), poolclass=pool.NullPool)
+    # A migration rewrites tables and builds indexes: on a big database that takes far
+    # longer than the statement_timeout that migration 0010 sets on the database for
+    # requests, which would cancel it half way (in its transaction: nothing lost, but
+    # nothing migrated either).
+    engine = create_engine(
+        _sqlalchemy_url(),
+        poolclass=pool.NullPool,
+        connect_args={"options": "-c statement_timeout=0"},
+    )
     with engine.connect() as connection:
         context.configure(
             connection=connection, target_metadata=None, transaction_per_migration=True
