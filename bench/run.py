@@ -951,11 +951,11 @@ def main(argv: list[str] | None = None) -> int:
     directory = Path(tempfile.mkdtemp(prefix="vr-bench-"))
     try:
         with database(options) as (url, database_root, reused):
-            if not reused:
-                from service.commands import migrate
+            # A kept database too: it may have been loaded by older code.
+            from service.commands import migrate
 
-                log("migrating the database")
-                migrate.upgrade(url)
+            log("migrating the database")
+            migrate.upgrade(url)
             prepared = asyncio.run(prepare(url, options, directory, reused))
             ceilings = measure_ceilings(options, url, prepared, directory, database_root)
             endpoints, soak, checks, profiles = measure_service(
