@@ -316,13 +316,16 @@ class Chromium:
                 raise DevToolsError(f"{expression!r} still falsy after {timeout} s")
             self.pump(0.05)
 
-    def frame_session(self, url_prefix: str, timeout: float = 10.0) -> str:
+    def frame_session(
+        self, url_prefix: str, timeout: float = 10.0, *, besides: frozenset[str] = frozenset()
+    ) -> str:
         """The session of the out-of-process frame showing a URL that starts with
-        `url_prefix`, once it is there."""
+        `url_prefix`, once it is there; none of `besides` (the frames of a page navigated
+        away from stay listed until the browser says they detached)."""
         deadline = time.monotonic() + timeout
         while True:
             for session, info in self.frames.items():
-                if info.get("url", "").startswith(url_prefix):
+                if session not in besides and info.get("url", "").startswith(url_prefix):
                     return session
             if time.monotonic() > deadline:
                 raise DevToolsError(

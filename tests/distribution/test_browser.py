@@ -189,10 +189,11 @@ class Rendered:
     screenshot: bytes
 
 
-def render(browser: Chromium, embed_url: str) -> Rendered:
-    """The page and the card as the browser shows them now, and a screenshot."""
+def render(browser: Chromium, embed_url: str, *, besides: frozenset[str] = frozenset()) -> Rendered:
+    """The page and the card as the browser shows them now, and a screenshot; the card
+    from a frame other than `besides` (those of the page before)."""
     try:
-        frame = browser.frame_session(embed_url)
+        frame = browser.frame_session(embed_url, besides=besides)
         card = browser.wait_until(
             f"document.querySelector('.card') && {CARD_JS}", session=frame, timeout=10
         )
@@ -219,9 +220,10 @@ def drive(binary: str, site: str, embed_url: str) -> Visit:
         browser.set_viewport(*DESKTOP)
         browser.navigate(f"{site}/article")
         desktop = render(browser, embed_url)
+        before = frozenset(browser.frames)
         browser.set_viewport(*PHONE, mobile=True)
         browser.navigate(f"{site}/article")
-        phone = render(browser, embed_url)
+        phone = render(browser, embed_url, besides=before)
         browser.pump(0.2)  # late console messages
         errors = list(browser.errors)
         browser.navigate(f"{site}/framing-the-api")
