@@ -12,9 +12,9 @@ row that holds its words.
   (generated, the same expression as `search`, since a generated column may not read
   another), each with a GIN index.
 - `search_phrase_query(phrases)`: what the pairs of every given phrase must hold, as a
-  tsquery: per language in use, the AND of the hashes of its pairs (the phrase parsed
-  as `websearch_to_tsquery` parses it, which gives the same positions as
-  `to_tsvector`), OR across languages, since a row can match any language's part of a
+  tsquery: per language in use, the AND of the hashes of its pairs (the phrase through
+  `to_tsvector`, which places its words where `websearch_to_tsquery`'s phrase does),
+  OR across languages, since a row can match any language's part of a
   query. NULL when some language's parse leaves no pair (a phrase of one word and stop
   words): the pairs cannot narrow that language's matches, and the search takes its
   other paths.
@@ -26,10 +26,12 @@ held by a few thousand rows at most, and the recheck runs for the newest of them
 
 Hashes, not the pairs themselves: a pair of two long words in a script of two bytes a
 character could take a long document's vector past tsvector's 1 MB, and 20 bits
-(1M buckets) keep the index small: the posting lists are shared and compress, where
+(1M buckets) keep the index smaller: the posting lists are shared and compress, where
 distinct pairs would be nearly one key each. A bucket shared by chance only adds a
 candidate, which the phrase itself then turns away: at 30 pairs a row, about 3 in
-100,000 rows.
+100,000 rows. Measured at 1M statements and 100k documents: the indexes take 468 and
+441 MB (the word indexes 137 and 82), the statements' heap grew by half, and this
+migration ran 32 minutes on a 2-core machine.
 
 Revision ID: 0018
 Revises: 0017
