@@ -239,3 +239,10 @@ async def assert_conditional_get(client: Any, url: str) -> None:
     fresh = await client.get(url, headers={"If-None-Match": '"something-else"'})
     assert fresh.status_code == 200
     assert fresh.json() == response.json()
+
+
+async def allow_bulk_loads(db: Any) -> None:
+    """Lift the request statement_timeout (migration 0010) on a test's own connection:
+    loading tens of thousands of rows at once (each with its search vectors and word
+    pairs) takes longer than a request may."""
+    await db.execute("SET statement_timeout = 0")

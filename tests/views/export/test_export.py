@@ -19,6 +19,7 @@ from service.commands import example
 from tests import keys
 from tests.helpers import (
     all_ids,
+    allow_bulk_loads,
     assert_problem,
     create_document,
     create_organization,
@@ -223,18 +224,15 @@ async def asgi_get(app: Any, path: str, on_body: OnBody, hang_up: asyncio.Event)
 
 async def insert_statements(db: Any, count: int) -> None:
     speaker = await db.fetchval("INSERT INTO people (name) VALUES ('Bulk speaker') RETURNING id")
-    async with db.transaction():
-        # Loading thousands of rows at once (their search vectors and word pairs) may
-        # take longer than a request may.
-        await db.execute("SET LOCAL statement_timeout = 0")
-        await db.execute(
-            """INSERT INTO statements (speaker_id, text, context, tags)
-               SELECT $1, 'Quote number ' || g || ': ' || repeat('something was said ', 10),
-                      'At a briefing', ARRAY['bulk']
-               FROM generate_series(1, $2) AS g""",
-            speaker,
-            count,
-        )
+    await allow_bulk_loads(db)
+    await db.execute(
+        """INSERT INTO statements (speaker_id, text, context, tags)
+           SELECT $1, 'Quote number ' || g || ': ' || repeat('something was said ', 10),
+                  'At a briefing', ARRAY['bulk']
+           FROM generate_series(1, $2) AS g""",
+        speaker,
+        count,
+    )
 
 
 async def test_export_streams_in_constant_memory(settings, db):

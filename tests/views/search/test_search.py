@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.helpers import create_document, create_person, create_statement
+from tests.helpers import allow_bulk_loads, create_document, create_person, create_statement
 
 pytestmark = pytest.mark.asyncio
 
@@ -128,9 +128,8 @@ async def test_bad_types_and_missing_q_are_422(client):
 
 async def test_search_and_filters_use_their_indexes(db):
     """On a corpus big enough for the planner to care, q uses the GIN indexes."""
+    await allow_bulk_loads(db)
     async with db.transaction():
-        # Loading the corpus takes longer than a request may (each row's vectors).
-        await db.execute("SET LOCAL statement_timeout = 0")
         speaker = await db.fetchval("INSERT INTO people (name) VALUES ('Speaker') RETURNING id")
         await db.execute(
             """INSERT INTO statements (speaker_id, text, context, tags)
@@ -261,8 +260,7 @@ async def test_the_newest_matches_come_from_a_recency_window_when_one_holds_them
     from service.views.search.repository import CANDIDATES
 
     rows = 50_000
-    # Loading the corpus takes longer than a request may (each row's vectors).
-    await db.execute("SET statement_timeout = 0")
+    await allow_bulk_loads(db)
     speaker = await db.fetchval("INSERT INTO people (name) VALUES ('Speaker') RETURNING id")
     other = await db.fetchval("INSERT INTO people (name) VALUES ('Other') RETURNING id")
     await db.execute(
