@@ -48,6 +48,9 @@ DEFAULT_OUTPUT = ROOT / "artifacts" / "bench" / "results.json"
 # address with one key per role, some hundred times the defaults (600 and 6000 a minute).
 # The limiter still counts every request, syncs with PostgreSQL and sends its headers.
 BENCH_RATE_LIMIT = 100_000_000
+# The runs measured again on a second server with --compare's settings: the reads that
+# memory answers (MEMORY_ANSWERS) or the caches change.
+COMPARED_RUNS = ("get_statement", "document_record", "badge_200", "badge_304")
 WEBHOOK_URL = "https://hooks.example.org/verification-record"
 
 
@@ -72,6 +75,8 @@ class Options:
     output: Path
     profile: set[str]
     only: set[str] | None
+    # Settings of a second server that runs COMPARED_RUNS again, for an A/B in one run.
+    compare: dict[str, str]
 
 
 def parse_options(argv: list[str] | None) -> Options:
@@ -121,8 +126,23 @@ def parse_options(argv: list[str] | None) -> Options:
     parser.add_argument(
         "--only", default=env.get("BENCH_ONLY", ""), help="comma-separated endpoints to run"
     )
+    parser.add_argument(
+        "--compare",
+        default=env.get("BENCH_COMPARE", "MEMORY_ANSWERS=false"),
+        help="NAME=VALUE settings (comma-separated) of a second server that runs "
+        f"{', '.join(COMPARED_RUNS)} again after the others, for an A/B in the same run "
+        "(BENCH_COMPARE; default MEMORY_ANSWERS=false; empty: none)",
+    )
     args = parser.parse_args(argv)
     smoke = args.smoke
+    compare: dict[str, str] = {}
+    for setting in (part.strip() for part in args.compare.split(",")):
+        if not setting:
+            continue
+        name, equals, value = setting.partition("=")
+        if not equals or not name.strip():
+            parser.error(f"--compare takes NAME=VALUE settings, got {setting!r}")
+        compare[name.strip()] = value.strip()
 
     def pick(value: int | None, name: str, full: int, small: int) -> int:
         if value is not None:
@@ -151,6 +171,7 @@ def parse_options(argv: list[str] | None) -> Options:
         output=args.output,
         profile=profile,
         only=only,
+        compare=compare,
     )
 
 
@@ -705,26 +726,40 @@ def _short(frame: str) -> str:
 
 
 def measure_service(
-    options: Options, url: str, prepared: Prepared, directory: Path, database_root: int | None
+    options: Options,
+    url: str,
+    prepared: Prepared,
+    directory: Path,
+    database_root: int | None,
+    *,
+    settings: dict[str, str] | None = None,
+    names: tuple[str, ...] | None = None,
+    soak: bool = True,
 ) -> tuple[list[Measurement], dict[str, Any], dict[str, Any], dict[str, Any]]:
-    log_path = directory / "service.log"
+    """Start the service (with `settings` added to its environment), measure the
+    selected endpoints (only `names` among them, if given), then the soak."""
+    log_path = directory / ("service.log" if settings is None else "service-compared.log")
     server = Server(
         "service",
         ["-m", "service", "serve", "--workers", str(options.workers)],
-        service_env(url),
+        {**service_env(url), **(settings or {})},
         log_path,
     )
-    log(f"service: starting ({options.workers} workers, LOG_LEVEL=info, rate limits on)")
+    log(
+        f"service: starting ({options.workers} workers, LOG_LEVEL=info, rate limits on"
+        + "".join(f", {name}={value}" for name, value in (settings or {}).items())
+        + ")"
+    )
     server.start("/health/ready")
     files = dict(prepared.workload.files)
     results: list[Measurement] = []
-    soak: dict[str, Any] = {}
+    soaked: dict[str, Any] = {}
     profiles: dict[str, Any] = {}
     try:
         etags = asyncio.run(_badge_etags(server.url, prepared.workload.badge_paths))
         files["badge_304"] = workload.badge_304_file(prepared.workload, etags)
         checks = preflight(server, files)
-        endpoints = selected(options)
+        endpoints = [e for e in selected(options) if names is None or e.name in names]
         log(f"service: warming up ({options.warmup} s per endpoint)")
         for endpoint in endpoints:
             run_wrk(
@@ -739,7 +774,7 @@ def measure_service(
         for endpoint in endpoints:
             before = request_counts(server.url)
             profilers = []
-            if endpoint.name in options.profile:
+            if endpoint.name in options.profile and settings is None:
                 profilers = profile_workers(server, endpoint.name, options.duration, directory)
             m = measure(
                 endpoint.name,
@@ -775,12 +810,13 @@ def measure_service(
                 f"{endpoint.name}: {m.rps:.0f} req/s, p50 {m.latency_ms['p50']} ms, "
                 f"p99 {m.latency_ms['p99']} ms, unexpected {m.unexpected}"
             )
-        soak = run_soak(options, server, prepared, database_root, log_path, offset)
+        if soak:
+            soaked = run_soak(options, server, prepared, database_root, log_path, offset)
     finally:
         code = server.stop()
         if code not in (0, None):
             log(f"service exited with {code}:\n{server.tail()}")
-    return results, soak, checks, profiles
+    return results, soaked, checks, profiles
 
 
 def settled_counts(
@@ -930,6 +966,30 @@ def table(
     return "\n".join(rows)
 
 
+def comparison_table(
+    settings: dict[str, str], endpoints: list[Measurement], compared: list[Measurement]
+) -> str:
+    """Each compared run as measured above (A) and on the server with `settings` (B)."""
+    named = ", ".join(f"{name}={value}" for name, value in settings.items())
+    header = (
+        f"{'A/B: A as above, B with ' + named:<52} {'A req/s':>8} {'B req/s':>8} {'A/B':>5} "
+        f"{'A srv us':>8} {'B srv us':>8} {'A p99':>7} {'B p99':>7}"
+    )
+    rows = ["", header, "-" * len(header)]
+    measured = {m.name: m for m in endpoints}
+    for b in compared:
+        a = measured.get(b.name)
+        if a is None:
+            continue
+        ratio = f"{a.rps / b.rps:.2f}" if b.rps else "-"
+        rows.append(
+            f"{b.title:<52} {a.rps:>8.0f} {b.rps:>8.0f} {ratio:>5} "
+            f"{a.server_cpu_us_per_request:>8.0f} {b.server_cpu_us_per_request:>8.0f} "
+            f"{a.latency_ms['p99']:>7.2f} {b.latency_ms['p99']:>7.2f}"
+        )
+    return "\n".join(rows)
+
+
 def git_commit() -> str | None:
     try:
         done = subprocess.run(
@@ -961,13 +1021,25 @@ def main(argv: list[str] | None = None) -> int:
             endpoints, soak, checks, profiles = measure_service(
                 options, url, prepared, directory, database_root
             )
+            compared: list[Measurement] = []
+            if options.compare:
+                compared, _, _, _ = measure_service(
+                    options,
+                    url,
+                    prepared,
+                    directory,
+                    database_root,
+                    settings=options.compare,
+                    names=COMPARED_RUNS,
+                    soak=False,
+                )
             # After the runs: the labelled items it adds are not in the timed corpus.
             scored = (
                 asyncio.run(score_relevance(url, prepared))
                 if any(e.name == "search" for e in selected(options))
                 else None
             )
-        for m in endpoints:
+        for m in [*endpoints, *compared]:
             judge(m, workload.BY_NAME[m.name], ceilings)
         soak_measurement: Measurement | None = soak.get("measurement")
         if soak_measurement is not None:
@@ -1019,6 +1091,10 @@ def main(argv: list[str] | None = None) -> int:
             },
             "profiles": profiles,
             "relevance": asdict(scored) if scored else None,
+            "compared": {
+                "settings": options.compare,
+                "endpoints": [asdict(m) for m in compared],
+            },
         }
         report = table(ceilings, endpoints, soak_measurement)
         scaling = corpus_scaling(options, results)
@@ -1033,6 +1109,8 @@ def main(argv: list[str] | None = None) -> int:
         print(report)
         if scaling:
             print(scaling_table(scaling))
+        if compared:
+            print(comparison_table(options.compare, endpoints, compared))
         if scored:
             print(
                 f"search relevance (bench/relevance.py's labelled set in this corpus): "
@@ -1053,7 +1131,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nresults: {options.output}")
         failures = [
             m
-            for m in [*endpoints, *([soak_measurement] if soak_measurement else [])]
+            for m in [*endpoints, *compared, *([soak_measurement] if soak_measurement else [])]
             if m.requests == 0 or m.unexpected or m.socket_errors or m.logged_errors
         ]
         for m in failures:

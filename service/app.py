@@ -32,6 +32,7 @@ from service.kit.links import DocumentLinks
 from service.kit.notifications import Listener, listener_lifespan
 from service.kit.struct_schemas import StrictStructSchemaPlugin
 from service.settings import Settings
+from service.views.badges.answers import BadgeAnswers
 from service.views.badges.cache import NOTIFICATION_KIND, BadgeCache, SettleBadgesAfterWrites
 from service.views.badges.controller import BadgeController
 from service.views.changes.controller import ChangeController
@@ -60,6 +61,7 @@ from service.web.forwarded import ForwardedClient
 from service.web.headers import ProblemPreflights, cors_config, response_headers
 from service.web.health import HealthController
 from service.web.http import AllowEveryMethod, strict_body, strict_query
+from service.web.memory_answers import MemoryAnswers
 from service.web.metrics import Metrics, MetricsController
 from service.web.read_cache import ReadCache
 from service.web.telemetry import RequestTelemetry, route_templates
@@ -232,6 +234,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
     if app.cors_config is not None:
         # Around Litestar's CORS middleware: a refused preflight is problem+json too.
         handler = ProblemPreflights(handler)
+    # Held answers (the public's read cache, badges) are sent before Litestar's pipeline,
+    # inside the telemetry, which gives them their id, log line, metrics and headers.
+    if settings.memory_answers:
+        handler = app.state.memory_answers = MemoryAnswers(
+            handler,
+            routes=app.routes,
+            sources=[read_cache, BadgeAnswers(badge_cache)],
+            settings=settings,
+            key_cache=key_cache,
+            limiter=limiter,
+        )
     # Its one send wrapper also adds the security, cache and rate-limit headers: outside
     # the router, so that responses that matched no route (404, 405) and refused CORS
     # preflights get them too.

@@ -61,6 +61,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # The read cache of public GET-one and record bytes per process
     # (service/web/read_cache.py), least recently used out first; 0 turns it off.
     read_cache_max_bytes: int = 64 * 1024 * 1024
+    # Whether the read cache's and the badge cache's hits are answered before Litestar's
+    # pipeline (service/web/memory_answers.py); off, they go through it as any request.
+    memory_answers: bool = True
     # Level of the service's own loggers; `warning` also silences the per-request lines.
     log_level: str = "info"
 
@@ -90,6 +93,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             ("PUBLIC_READ", "public_read"),
             ("WEBHOOK_ALLOW_PRIVATE", "webhook_allow_private"),
             ("WEBHOOK_WORKER", "webhook_worker"),
+            ("MEMORY_ANSWERS", "memory_answers"),
         ):
             if name in env:
                 values[field] = _boolean(name, env[name])

@@ -140,11 +140,9 @@ class ApiKeyAuthentication:
                 break
         if header is None:
             return ANONYMOUS
-        scheme, _, raw_secret = header.strip().partition(b" ")
-        secret = raw_secret.strip().decode("latin-1")
-        if scheme.lower() != b"bearer" or not secret.startswith(KEY_PREFIX) or len(secret) > 200:
+        digest = bearer_digest(header)
+        if digest is None:
             raise NotAuthorizedException("use Authorization: Bearer <api key>")
-        digest = secret_digest(secret)
         state = scope["app"].state
         cache: KeyCache = state.key_cache
         known, caller = cache.get(digest)
@@ -157,6 +155,16 @@ class ApiKeyAuthentication:
         if caller is None:
             raise NotAuthorizedException("the API key is unknown, revoked or expired")
         return caller
+
+
+def bearer_digest(header: bytes) -> bytes | None:
+    """The stored digest of the key an `Authorization: Bearer vr_...` header names; None
+    when the header is not of that form."""
+    scheme, _, raw_secret = header.strip().partition(b" ")
+    secret = raw_secret.strip().decode("latin-1")
+    if scheme.lower() != b"bearer" or not secret.startswith(KEY_PREFIX) or len(secret) > 200:
+        return None
+    return secret_digest(secret)
 
 
 _AUTHENTICATED_SCOPES = frozenset({ScopeType.HTTP, ScopeType.WEBSOCKET})

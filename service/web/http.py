@@ -128,6 +128,14 @@ def _tags(header: str, *, weak: bool = True) -> list[str]:
     return [t.removeprefix("W/") for t in tags] if weak else tags
 
 
+def none_match(if_none_match: str | None, etag: str) -> bool:
+    """Whether an If-None-Match header already has `etag` (or is `*`): answer 304."""
+    if not if_none_match:
+        return False
+    tags = _tags(if_none_match)
+    return "*" in tags or etag in tags
+
+
 def represent(resource: msgspec.Struct) -> tuple[bytes, str]:
     body = msgspec.json.encode(resource)
     return body, etag_for(body)
@@ -155,10 +163,8 @@ def encoded_response(
 ) -> Response[Any]:
     """`entity_response` of a representation already encoded (service/web/read_cache.py)."""
     all_headers = {"ETag": etag, **(headers or {})}
-    if status_code == 200 and (if_none_match := request.headers.get("if-none-match")):
-        tags = _tags(if_none_match)
-        if "*" in tags or etag in tags:
-            return Response(b"", status_code=304, headers=all_headers)
+    if status_code == 200 and none_match(request.headers.get("if-none-match"), etag):
+        return Response(b"", status_code=304, headers=all_headers)
     return Response(body, status_code=status_code, media_type=JSON, headers=all_headers)
 
 

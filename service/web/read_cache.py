@@ -26,6 +26,10 @@ the process's one LISTEN connection (`service/kit/notifications.py`):
 The newsroom (`write` and `admin` keys) never reads from it: they read the primary,
 so a writer's next GET on any worker shows the write. The public sees a commit as soon
 as the notification reaches each process (milliseconds).
+
+A hit is usually answered before it reaches the handler below, by
+`service/web/memory_answers.py` (`peek` and `served`); `cached_entity` answers the
+rest (misses, and hits that wrapper leaves to the pipeline).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from litestar import Request, Response
 from service.kit.db import Connection, acquire
 from service.web import http
 from service.web.auth import Audience
+from service.web.memory_answers import JSON_MEDIA_TYPE, Hit
 from service.web.transactions import read_connection
 
 # The notification kinds: the ids a write touched (the trigger on events, migration
@@ -69,6 +74,9 @@ class Entry:
     etag: str
     tags: frozenset[bytes]
     size: int
+    # The route's path template as Litestar names it (`scope["path_template"]`), for
+    # the answers given before the router (service/web/memory_answers.py).
+    template: str = ""
 
 
 class Fill:
@@ -79,9 +87,9 @@ class Fill:
         self._cache = cache
         self._generation = generation
 
-    def keep(self, key: str, body: bytes, etag: str) -> None:
+    def keep(self, key: str, body: bytes, etag: str, template: str = "") -> None:
         if self._generation is not None:
-            self._cache._store(key, body, etag, self._generation)
+            self._cache._store(key, body, etag, self._generation, template)
 
 
 class ReadCache:
@@ -122,6 +130,21 @@ class ReadCache:
         self.hits += 1
         return entry
 
+    def peek(self, key: str) -> Hit | None:
+        """The answer held for a path, for `MemoryAnswers`; no counter or LRU change
+        until it is `served`."""
+        if not self.enabled:
+            return None
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        return Hit(entry.template, entry.body, entry.etag, JSON_MEDIA_TYPE, key=key)
+
+    def served(self, hit: Hit) -> None:
+        if isinstance(hit.key, str) and hit.key in self._entries:
+            self._entries.move_to_end(hit.key)
+            self.hits += 1
+
     @contextmanager
     def fill(self) -> Iterator[Fill]:
         """Wrap the read of a miss: `with cache.fill() as fill: ...; fill.keep(...)`."""
@@ -134,7 +157,7 @@ class ReadCache:
             if self._fills == 0:
                 self._announced_at.clear()
 
-    def _store(self, key: str, body: bytes, etag: str, generation: int) -> None:
+    def _store(self, key: str, body: bytes, etag: str, generation: int, template: str = "") -> None:
         if not self.enabled or self._cleared_at > generation:
             return
         tags = tags_of(body)
@@ -144,7 +167,7 @@ class ReadCache:
         if size > self.max_bytes:
             return
         self._remove(key)
-        self._entries[key] = Entry(body, etag, tags, size)
+        self._entries[key] = Entry(body, etag, tags, size, template)
         self.bytes += size
         for tag in tags:
             self._by_tag.setdefault(tag, set()).add(key)
@@ -227,7 +250,7 @@ async def cached_entity(
     if audience is not Audience.PUBLIC or not cache.enabled:
         async with read_connection(state, request, audience) as conn:
             return http.entity_response(request, await read(conn))
-    key = request.url.path
+    key = request.scope["path"]
     entry = cache.get(key)
     if entry is not None:
         return http.encoded_response(request, entry.body, entry.etag)
@@ -235,5 +258,5 @@ async def cached_entity(
         async with acquire(state, state.settings) as conn:
             resource = await read(conn)
         body, etag = http.represent(resource)
-        fill.keep(key, body, etag)
+        fill.keep(key, body, etag, request.scope["path_template"])
     return http.encoded_response(request, body, etag)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import run
 from bench.workload import ENDPOINTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,8 +59,12 @@ def test_the_benchmark_smoke_measures_every_endpoint_without_errors(
     measured = {m["name"]: m for m in results["endpoints"]}
     assert set(measured) == {endpoint.name for endpoint in ENDPOINTS}
     soak = results["soak"]["measurement"]
+    # The A/B in the same run: the cached reads again on a server without memory answers.
+    assert results["compared"]["settings"] == {"MEMORY_ANSWERS": "false"}
+    compared = {m["name"]: m for m in results["compared"]["endpoints"]}
+    assert set(compared) == set(run.COMPARED_RUNS)
 
-    for m in [*ceilings, *measured.values(), soak]:
+    for m in [*ceilings, *measured.values(), *compared.values(), soak]:
         assert m["requests"] > 0, m
         assert m["socket_errors"] == 0, m
         assert m["wrk_status_errors"] == 0, m
@@ -95,6 +100,7 @@ def test_the_benchmark_smoke_measures_every_endpoint_without_errors(
     assert "x wr" in done.stdout
     assert "PASS" in done.stdout or "MISS" in done.stdout
     assert "soak" in done.stdout
+    assert "A/B: A as above, B with MEMORY_ANSWERS=false" in done.stdout
 
 
 def test_the_p99_of_100k_and_1m_statements_are_compared_when_both_runs_are_kept(
@@ -102,7 +108,6 @@ def test_the_p99_of_100k_and_1m_statements_are_compared_when_both_runs_are_kept(
 ) -> None:
     """The 1M corpus takes most of an hour to load: the comparison is checked on made-up
     results, kept as a run on the other size would have kept them."""
-    from bench import run
 
     def results(p99: dict[str, float]) -> dict[str, object]:
         return {

@@ -144,6 +144,16 @@ class BadgeCache:
         self.misses += 1
         return False, None
 
+    def peek(self, key: Key) -> RenderedBadge | None:
+        """The badge held for `key`, without counting it or touching the LRU order (for
+        the answers given before the router: `views/badges/answers.py`)."""
+        return self._found.get(key) if self._listening.is_set() else None
+
+    def served(self, key: Key) -> None:
+        if key in self._found:
+            self._found.move_to_end(key)
+            self.hits += 1
+
     @contextmanager
     def fill(self) -> Iterator[Fill]:
         """Wrap the database read of a miss: `with cache.fill() as fill: ...; fill.keep(...)`."""

@@ -5,10 +5,8 @@ cache (see `cache.py`).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Annotated, Any
-from uuid import UUID
 
 from litestar import Controller, Request, Response, get
 from litestar.enums import MediaType
@@ -19,14 +17,11 @@ from litestar.params import PathParameter
 from service.domain.subjects import SubjectType
 from service.kit.errors import NotFound
 from service.views.badges import service
+from service.views.badges.answers import SVG, badge_file
 from service.views.badges.schemas import ShieldsBadge
 from service.views.published.responses import PUBLIC_HEADERS, SAME_FOR_EVERYONE, public_response
 from service.web import http
 from service.web.auth import public_read
-
-SVG = "image/svg+xml"
-
-_BADGE_FILE = re.compile(r"^(?P<id>[0-9a-fA-F-]{36})\.(?P<ext>svg|json)$")
 
 BadgeFile = Annotated[
     str,
@@ -67,20 +62,13 @@ BADGE_DESCRIPTION = (
 )
 
 
-def _badge_file(file: str) -> tuple[UUID, str]:
-    match = _BADGE_FILE.match(file)
-    if match is None:
-        raise NotFound("a badge is {id}.svg or {id}.json")
-    try:
-        return UUID(match.group("id")), match.group("ext")
-    except ValueError:
-        raise NotFound("a badge is {id}.svg or {id}.json") from None
-
-
 async def _badge_response(
     request: Request[Any, Any, Any], subject_type: SubjectType, file: str
 ) -> Response[Any]:
-    id, extension = _badge_file(file)
+    parsed = badge_file(file)
+    if parsed is None:
+        raise NotFound("a badge is {id}.svg or {id}.json")
+    id, extension = parsed
     badge = await service.badge(request.app.state, subject_type, id)
     if extension == "svg":
         return public_response(request, badge.svg, SVG, etag=badge.svg_etag)

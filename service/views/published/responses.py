@@ -39,12 +39,6 @@ PUBLIC_HEADERS = [ETAG_HEADER, CACHE_CONTROL_HEADER]
 SAME_FOR_EVERYONE = {SAME_FOR_EVERY_CALLER: True}
 
 
-def _matches(if_none_match: str, etag: str) -> bool:
-    """If-None-Match compares weakly (RFC 9110, 13.1.2): a `W/` prefix is ignored."""
-    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
-    return "*" in tags or etag in tags
-
-
 def public_response(
     request: Request[Any, Any, Any],
     body: bytes,
@@ -57,7 +51,6 @@ def public_response(
     already has it."""
     etag = etag or http.etag_for(body)
     all_headers = {"ETag": etag, "Cache-Control": PUBLIC_CACHE_CONTROL, **(headers or {})}
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match and _matches(if_none_match, etag):
+    if http.none_match(request.headers.get("if-none-match"), etag):
         return Response(b"", status_code=304, headers=all_headers)
     return Response(body, media_type=media_type, headers=all_headers)
