@@ -43,7 +43,7 @@ from service.views.oembed.controller import OEmbedController
 from service.views.records.controller import RecordController
 from service.views.search.controller import SearchController
 from service.views.similar.controller import SimilarController
-from service.web import idempotency, metrics, ratelimit, shutdown
+from service.web import idempotency, logs, metrics, ratelimit, shutdown
 from service.web import read_cache as read_cache_module
 from service.web.auth import (
     OPENAPI_SECURITY,
@@ -194,7 +194,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # The key is claimed inside `tx` (service/web/transactions.py) and the first response recorded
         # by the after_request hook, which Litestar runs while `tx` is still open.
         on_startup=[freeze_startup_objects],
-        on_shutdown=[unfreeze_objects],
+        on_shutdown=[unfreeze_objects, logs.ACCESS_LINES.flush],
         before_request=before_request,
         after_request=idempotency.record,
         exception_handlers={**EXCEPTION_HANDLERS, **idempotency.EXCEPTION_HANDLERS},

@@ -12,7 +12,8 @@ request it:
   and to handlers (`request.state.request_id`), and sends it back in `X-Request-ID`;
 - counts the request in the metrics by method, route template and status;
 - writes one log line: method, route template, path, status, duration, request id and
-  the caller's key name and id (never a secret, never a header's value). Successful
+  the caller's key name and id (never a secret, never a header's value), in batches of
+  what a process logs within 50 ms (`logs.LineBatch`). Successful
   probes and scrapes are left out of the log (they come every few seconds and say
   nothing); they are counted in the metrics like everything else.
 """
@@ -30,7 +31,7 @@ from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from service.web.auth import Caller
 from service.web.headers import AddHeaders
-from service.web.logs import REQUEST_ID, plain_json_handlers, write_json_line
+from service.web.logs import ACCESS_LINES, REQUEST_ID, plain_json_handlers, write_json_line
 from service.web.metrics import UNMATCHED, Metrics
 
 log = logging.getLogger("service.access")
@@ -139,7 +140,7 @@ class RequestTelemetry:
             log.info("%s %s %d %.1f ms", method, scope["path"], status, duration_ms, extra=fields)
             return
         message = f"{method} {scope['path']} {status:d} {duration_ms:.1f} ms"
-        write_json_line(handlers, log.name, "info", message, fields)
+        write_json_line(handlers, log.name, "info", message, fields, batch=ACCESS_LINES)
 
 
 def route_templates(paths: Any) -> dict[str, str]:

@@ -17,7 +17,7 @@ from litestar.testing import AsyncTestClient
 
 from service.app import create_app
 from service.settings import Settings
-from service.web.logs import JsonFormatter
+from service.web.logs import ACCESS_LINES, JsonFormatter
 from tests import keys
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
@@ -40,6 +40,7 @@ def captured() -> Iterator[io.StringIO]:
 
 
 def lines_of(stream: io.StringIO) -> list[dict[str, Any]]:
+    ACCESS_LINES.flush()  # the access lines are written in batches
     return [msgspec.json.decode(line) for line in stream.getvalue().splitlines()]
 
 
@@ -163,3 +164,44 @@ def test_direct_json_line_is_what_logging_writes() -> None:
         logger.removeHandler(handler)
         logger.filters.clear()
         logger.propagate = True
+
+
+class CountingStream(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+async def test_access_lines_are_written_in_batches() -> None:
+    import asyncio
+
+    from service.web.logs import LineBatch
+
+    stream = CountingStream()
+    handler = logging.StreamHandler(stream)
+    batch = LineBatch(seconds=0.05, max_bytes=1_000)
+    for number in range(3):
+        batch.add([handler], f'{{"n": {number}}}', "service.access")
+    assert stream.getvalue() == ""  # held
+    await asyncio.sleep(0.1)
+    assert stream.getvalue() == '{"n": 0}\n{"n": 1}\n{"n": 2}\n'
+    assert stream.writes == 1  # one write for the three
+    # Past max_bytes at once, without waiting for the timer.
+    batch.add([handler], "x" * 1_000, "service.access")
+    assert stream.getvalue().endswith("x" * 1_000 + "\n") and stream.writes == 2
+    # `flush` writes what is held (shutdown does).
+    batch.add([handler], "last", "service.access")
+    batch.flush()
+    assert stream.getvalue().endswith("last\n")
+
+
+def test_outside_an_event_loop_access_lines_are_written_at_once() -> None:
+    from service.web.logs import LineBatch
+
+    stream = io.StringIO()
+    LineBatch().add([logging.StreamHandler(stream)], "now", "service.access")
+    assert stream.getvalue() == "now\n"

@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 
 from service.app import create_app
 from service.settings import Settings
-from service.web.logs import JsonFormatter
+from service.web.logs import ACCESS_LINES, JsonFormatter
 from service.web.memory_answers import MemoryAnswers
 from tests import keys
 from tests.distribution.support import assess, caught_up, wait_listening
@@ -236,6 +236,7 @@ async def test_held_answers_are_counted_and_logged(anonymous_client, subjects):
         logger.setLevel(level)
     samples = await scrape(anonymous_client)
     assert value(samples, "vr_http_requests_total", **route, status="200") == (counted or 0) + 1
+    ACCESS_LINES.flush()
     lines = [msgspec.json.decode(line) for line in stream.getvalue().splitlines()]
     held = [line for line in lines if line.get("request_id") == "held-1"]
     assert len(held) == 1
