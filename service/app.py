@@ -244,6 +244,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             settings=settings,
             key_cache=key_cache,
             limiter=limiter,
+            misses=read_cache,
+            router=app.asgi_router.handle_routing,
+            state=app.state,
         )
     # Its one send wrapper also adds the security, cache and rate-limit headers: outside
     # the router, so that responses that matched no route (404, 405) and refused CORS

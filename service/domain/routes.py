@@ -28,7 +28,8 @@ from service.domain.crud import NamedResourceService, ResourceService
 from service.domain.history.schemas import HistoryPage
 from service.kit.db import ReadDb, WriteTx
 from service.web import http
-from service.web.auth import Actor, AudienceDep, requires_write
+from service.web.auth import Actor, Audience, AudienceDep, requires_write
+from service.web.memory_answers import PUBLIC_READER
 from service.web.read_cache import cached_entity
 
 
@@ -166,6 +167,8 @@ def standard_routes(spec: ResourceRoutes) -> dict[str, HTTPRouteHandler]:
         summary=f"Get {spec.noun}",
         responses={**http.NOT_MODIFIED, **http.responses(http.READ_ONE)},
         response_headers=[http.ETAG_HEADER],
+        # A public miss may be read before the pipeline (service/web/memory_answers.py).
+        opt={PUBLIC_READER: lambda db, params: service.get(db, params["id"], Audience.PUBLIC)},
     )(_named(get_resource, f"get_{spec.function}"))
 
     if spec.patch is not None:

@@ -27,10 +27,12 @@ pipeline sends for the same answer (tests/web/test_memory_answers.py compares th
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
+import msgspec
+from litestar.datastructures import State
 from litestar.enums import ScopeType
 from litestar.handlers import HTTPRouteHandler
 from litestar.routes import BaseRoute, HTTPRoute
@@ -43,6 +45,7 @@ from litestar.types import (
     Send,
 )
 
+from service.kit.db import Connection
 from service.settings import Settings
 from service.web.auth import (
     ANONYMOUS,
@@ -54,7 +57,7 @@ from service.web.auth import (
 )
 from service.web.headers import EXTRA_HEADERS, SAME_FOR_EVERY_CALLER
 from service.web.http import none_match
-from service.web.ratelimit import EXEMPT_PREFIXES, RateLimiter, address_bucket
+from service.web.ratelimit import COUNTED, EXEMPT_PREFIXES, Decision, RateLimiter, address_bucket
 
 JSON_MEDIA_TYPE = b"application/json"
 
@@ -80,11 +83,36 @@ class AnswerSource(Protocol):
         ...
 
 
+# A route handler's `opt` key: how the public's representation of what the route names
+# is read on a miss, from a connection and the path's parameters (raising NotFound, or
+# anything else, sends the request through the pipeline).
+PUBLIC_READER = "public_reader"
+PublicReader = Callable[[Connection, dict[str, Any]], Awaitable[msgspec.Struct]]
+Router = Callable[..., tuple[Any, Any, str, dict[str, Any], str]]
+Answer = tuple[HTTPResponseStartEvent, HTTPResponseBodyEvent]
+
+
+class MissSource(Protocol):
+    """The read cache, as what reads and keeps the public's misses."""
+
+    @property
+    def enabled(self) -> bool: ...
+
+    async def read_through(
+        self,
+        state: State,
+        key: str,
+        template: str,
+        read: Callable[[Connection], Awaitable[msgspec.Struct]],
+    ) -> tuple[bytes, str]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class _Route:
     handler: HTTPRouteHandler
     anonymous: bool  # may an anonymous caller see it
     newsroom: bool  # may a write or admin key get the held answer
+    reader: PublicReader | None  # how a public miss is read
 
 
 # Headers that send a request through the pipeline: a body to validate, or CORS.
@@ -92,15 +120,19 @@ _BODY_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
 
 
 class MemoryAnswers:
-    """The ASGI wrapper that answers held GETs (see the module docstring)."""
+    """The ASGI wrapper that answers held GETs, and the public's misses of the read
+    cache (see the module docstring)."""
 
     __slots__ = (
         "_app",
         "_key_cache",
         "_limiter",
+        "_misses",
         "_pass_headers",
+        "_route",
         "_routes",
         "_sources",
+        "_state",
         "answered",
     )
 
@@ -113,13 +145,22 @@ class MemoryAnswers:
         settings: Settings,
         key_cache: KeyCache,
         limiter: RateLimiter,
+        misses: MissSource | None = None,
+        router: Router | None = None,
+        state: State | None = None,
     ) -> None:
+        """`misses` (the read cache), `router` (Litestar's `handle_routing`) and `state`
+        (the app's) let it read the public's misses too, on routes that declare a
+        PUBLIC_READER in their `opt`."""
         self._app = app
         self._sources = tuple(sources)
         self._key_cache = key_cache
         self._limiter = limiter
         self._routes = _answerable_routes(routes, public_read_on=settings.public_read)
         self._pass_headers = _BODY_HEADERS | ({b"origin"} if settings.cors_allow_origins else set())
+        self._misses = misses if router is not None and state is not None else None
+        self._route = router
+        self._state = state
         self.answered = 0  # how many requests it answered (the tests check it did)
 
     async def __call__(self, scope: Any, receive: Receive, send: Send) -> None:
@@ -132,18 +173,19 @@ class MemoryAnswers:
         ):
             await self._app(scope, receive, send)
             return
-        answer = self._answer(scope)
+        answer = self._held(scope)
+        if answer is None and self._misses is not None and self._misses.enabled:
+            answer = await self._read(scope)
         if answer is None:
             await self._app(scope, receive, send)
             return
-        start, body = answer
         self.answered += 1
-        await send(start)
-        await send(body)
+        await send(answer[0])
+        await send(answer[1])
 
-    def _answer(
-        self, scope: HTTPScope
-    ) -> tuple[HTTPResponseStartEvent, HTTPResponseBodyEvent] | None:
+    def _screen(self, scope: HTTPScope) -> tuple[Caller, bytes | None] | None:
+        """Who asks and their If-None-Match, unless something sends the request through
+        the pipeline."""
         authorization = if_none_match = None
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -157,18 +199,11 @@ class MemoryAnswers:
             elif name in self._pass_headers:
                 return None
         caller = self._caller(authorization)
-        if caller is None:
-            return None
-        path: str = scope["path"]
-        for source in self._sources:
-            hit = source.peek(path)
-            if hit is not None:
-                break
-        else:
-            return None
-        route = self._routes.get(hit.template)
-        if route is None:
-            return None
+        return None if caller is None else (caller, if_none_match)
+
+    def _admit(self, scope: HTTPScope, caller: Caller, route: _Route) -> Decision | None:
+        """The rate limit's decision when `caller` may see `route`'s answer and is within
+        the limit (then counted); None otherwise."""
         if caller.is_anonymous:
             if not route.anonymous:
                 return None
@@ -182,36 +217,75 @@ class MemoryAnswers:
                 return None
             bucket, limit = f"key:{caller.key_id}", self._limiter.key_limit
         decision = self._limiter.hit(bucket, limit)
-        if not decision.allowed:
-            return None  # the pipeline answers the 429, with its problem body
+        # A refused request goes through the pipeline, which answers the 429 with its
+        # problem body (and counts nothing more: only admitted requests count).
+        return decision if decision.allowed else None
+
+    def _held(self, scope: HTTPScope) -> Answer | None:
+        screened = self._screen(scope)
+        if screened is None:
+            return None
+        caller, if_none_match = screened
+        path: str = scope["path"]
+        for source in self._sources:
+            hit = source.peek(path)
+            if hit is not None:
+                break
+        else:
+            return None
+        route = self._routes.get(hit.template)
+        if route is None:
+            return None
+        decision = self._admit(scope, caller, route)
+        if decision is None:
+            return None
         source.served(hit)
+        self._as_routed(scope, caller, route, hit.template, decision)
+        return _answer(hit.body, hit.etag, hit.media_type, hit.cache_control, if_none_match)
+
+    async def _read(self, scope: HTTPScope) -> Answer | None:
+        """A public miss of the read cache, read and kept here as the handler would
+        (`read_cache.cached_entity`). Anything but a found resource (a 404, a database
+        error) goes through the pipeline, which answers it as it always has."""
+        assert self._misses is not None and self._route is not None and self._state is not None
+        screened = self._screen(scope)
+        if screened is None:
+            return None
+        caller, if_none_match = screened
+        if caller.sees_unpublished:
+            return None  # the newsroom reads its own writes, never the read cache
+        path: str = scope["path"]
+        try:
+            _, _, normalized, params, template = self._route(path=path, method="GET")
+        except Exception:  # no such route: the router's 404 or 405
+            return None
+        route = self._routes.get(template)
+        if normalized != path or route is None or route.reader is None:
+            return None
+        decision = self._admit(scope, caller, route)
+        if decision is None:
+            return None
+        reader = route.reader
+        try:
+            body, etag = await self._misses.read_through(
+                self._state, path, template, lambda conn: reader(conn, params)
+            )
+        except Exception:
+            scope["state"][COUNTED] = decision  # the pipeline must not count it again
+            return None
+        self._as_routed(scope, caller, route, template, decision)
+        return _answer(body, etag, JSON_MEDIA_TYPE, None, if_none_match)
+
+    @staticmethod
+    def _as_routed(
+        scope: HTTPScope, caller: Caller, route: _Route, template: str, decision: Decision
+    ) -> None:
+        """What the pipeline leaves in the scope, for the telemetry wrapper outside."""
         scope["user"] = caller
         scope["auth"] = None
-        scope["path_template"] = hit.template
+        scope["path_template"] = template
         scope["route_handler"] = route.handler
         scope["state"][EXTRA_HEADERS] = decision.encoded_headers()
-        headers = [(b"etag", hit.etag.encode())]
-        if hit.cache_control is not None:
-            headers.append((b"cache-control", hit.cache_control))
-        if if_none_match is not None and none_match(if_none_match.decode("latin-1"), hit.etag):
-            status, body = 304, b""
-        else:
-            status, body = 200, hit.body
-            headers += [
-                (b"content-type", hit.media_type),
-                (b"content-length", b"%d" % len(body)),
-            ]
-        start: HTTPResponseStartEvent = {
-            "type": "http.response.start",
-            "status": status,
-            "headers": headers,
-        }
-        end: HTTPResponseBodyEvent = {
-            "type": "http.response.body",
-            "body": body,
-            "more_body": False,
-        }
-        return start, end
 
     def _caller(self, authorization: bytes | None) -> Caller | None:
         """Who asks, when it is known without I/O; None sends the request through the
@@ -223,6 +297,32 @@ class MemoryAnswers:
             return None
         known, caller = self._key_cache.get(digest)
         return caller if known else None
+
+
+def _answer(
+    body: bytes,
+    etag: str,
+    media_type: bytes,
+    cache_control: bytes | None,
+    if_none_match: bytes | None,
+) -> Answer:
+    """The messages of a 200 (or a 304 when If-None-Match has the ETag), with the
+    headers the pipeline's Response gives them."""
+    headers = [(b"etag", etag.encode())]
+    if cache_control is not None:
+        headers.append((b"cache-control", cache_control))
+    if if_none_match is not None and none_match(if_none_match.decode("latin-1"), etag):
+        status, body = 304, b""
+    else:
+        status = 200
+        headers += [(b"content-type", media_type), (b"content-length", b"%d" % len(body))]
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": headers,
+    }
+    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
+    return start, end
 
 
 def _answerable_routes(routes: Iterable[BaseRoute], *, public_read_on: bool) -> dict[str, _Route]:
@@ -241,5 +341,6 @@ def _answerable_routes(routes: Iterable[BaseRoute], *, public_read_on: bool) -> 
             handler=handler,
             anonymous=public_read_on and guards <= {public_read},
             newsroom=same_for_everyone,
+            reader=handler.opt.get(PUBLIC_READER),
         )
     return answerable

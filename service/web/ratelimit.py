@@ -81,6 +81,9 @@ PRUNE_INTERVAL_SECONDS = 10.0
 # monitoring system scrapes every instance from one address, and the documents are
 # static.
 EXEMPT_PREFIXES = ("/health/", "/metrics", "/schema")
+# A `scope["state"]` key: the Decision of a request already counted before the pipeline
+# (service/web/memory_answers.py), which the middleware then uses instead of counting.
+COUNTED = "rate_limit_counted"
 
 # One statement per sync. Rows are locked in (bucket, window) order, so two processes
 # syncing overlapping buckets cannot deadlock.
@@ -388,7 +391,9 @@ class RateLimitMiddleware:
             return
         bucket, keyed = bucket_of(scope)
         limiter = self.limiter
-        decision = limiter.hit(bucket, limiter.key_limit if keyed else limiter.anonymous_limit)
+        decision = scope["state"].pop(COUNTED, None) or limiter.hit(
+            bucket, limiter.key_limit if keyed else limiter.anonymous_limit
+        )
         if not decision.allowed:
             raise TooManyRequests(
                 f"the limit of {decision.limit} requests a minute for this "

@@ -44,6 +44,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response
+from litestar.datastructures import State
 
 from service.kit.db import Connection, acquire
 from service.web import http
@@ -61,6 +62,9 @@ _UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 # entries of 1 and of 12 tags: about 320 bytes an entry and 390 a tag).
 _ENTRY_OVERHEAD = 350
 _TAG_OVERHEAD = 400
+
+
+Read = Callable[[Connection], Awaitable[msgspec.Struct]]
 
 
 def tags_of(body: bytes) -> frozenset[bytes]:
@@ -124,8 +128,7 @@ class ReadCache:
             return None
         entry = self._entries.get(key)
         if entry is None:
-            self.misses += 1
-            return None
+            return None  # counted as a miss by `read_through`, which reads it
         self._entries.move_to_end(key)
         self.hits += 1
         return entry
@@ -144,6 +147,20 @@ class ReadCache:
         if isinstance(hit.key, str) and hit.key in self._entries:
             self._entries.move_to_end(hit.key)
             self.hits += 1
+
+    async def read_through(
+        self, state: State, key: str, template: str, read: Read
+    ) -> tuple[bytes, str]:
+        """A miss: `read` on the primary (never a replica: a lagging read that landed
+        after its announcement would be kept until the next change), encoded, kept
+        unless something it contains was announced meanwhile."""
+        self.misses += 1
+        with self.fill() as fill:
+            async with acquire(state, state.settings) as conn:
+                resource = await read(conn)
+            body, etag = http.represent(resource)
+            fill.keep(key, body, etag, template)
+        return body, etag
 
     @contextmanager
     def fill(self) -> Iterator[Fill]:
@@ -233,8 +250,6 @@ class ReadCache:
 
 # ---- serving --------------------------------------------------------------------------
 
-Read = Callable[[Connection], Awaitable[msgspec.Struct]]
-
 
 async def cached_entity(
     request: Request[Any, Any, Any], audience: Audience, read: Read
@@ -254,9 +269,5 @@ async def cached_entity(
     entry = cache.get(key)
     if entry is not None:
         return http.encoded_response(request, entry.body, entry.etag)
-    with cache.fill() as fill:
-        async with acquire(state, state.settings) as conn:
-            resource = await read(conn)
-        body, etag = http.represent(resource)
-        fill.keep(key, body, etag, request.scope["path_template"])
+    body, etag = await cache.read_through(state, key, request.scope["path_template"], read)
     return http.encoded_response(request, body, etag)

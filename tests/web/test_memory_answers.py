@@ -70,39 +70,73 @@ def urls(subjects: dict[str, str]) -> list[str]:
     ]
 
 
-async def test_a_held_answer_has_the_pipelines_bytes_and_headers(anonymous_client, subjects):
-    held = answers(anonymous_client)
+async def test_held_and_read_answers_have_the_pipelines_bytes_and_headers(
+    app_client, client, db, subjects
+):
+    fast = await app_client()
+    plain = await app_client(memory_answers=False)
+    await caught_up(db, fast, plain)
+    held = answers(fast)
     for url in urls(subjects):
-        before = held.answered
-        through_pipeline = await anonymous_client.get(url)
+        badge = url.startswith("/v1/badges/")
+        through_pipeline = await plain.get(url)
         assert through_pipeline.status_code == 200, (url, through_pipeline.text)
-        assert held.answered == before, url  # a miss: the pipeline answered and filled
-        from_memory = await anonymous_client.get(url)
-        assert held.answered == before + 1, url
-        assert from_memory.status_code == 200
-        assert from_memory.content == through_pipeline.content
-        assert comparable(from_memory) == comparable(through_pipeline), url
-        assert from_memory.headers["x-request-id"] != through_pipeline.headers["x-request-id"]
+        before = held.answered
+        # A miss: read before the pipeline for the read cache, through it for a badge.
+        first = await fast.get(url)
+        assert held.answered == before + (0 if badge else 1), url
+        from_memory = await fast.get(url)
+        assert held.answered == before + (1 if badge else 2), url
+        for response in (first, from_memory):
+            assert response.status_code == 200
+            assert response.content == through_pipeline.content, url
+            assert comparable(response) == comparable(through_pipeline), url
+        assert from_memory.headers["x-request-id"] != first.headers["x-request-id"]
         assert int(from_memory.headers["ratelimit-remaining"]) == (
-            int(through_pipeline.headers["ratelimit-remaining"]) - 1
+            int(first.headers["ratelimit-remaining"]) - 1
         )
 
-        # 304 alike: once through the pipeline (the caches cleared), once from memory.
+        # 304 alike, through the pipeline and from memory.
         etag = {"If-None-Match": through_pipeline.headers["etag"]}
-        clear_caches(anonymous_client)
-        revalidated = await anonymous_client.get(url, headers=etag)
-        assert revalidated.status_code == 304 and held.answered == before + 1, url
-        revalidated_from_memory = await anonymous_client.get(url, headers=etag)
-        assert held.answered == before + 2, url
+        revalidated = await plain.get(url, headers=etag)
+        assert revalidated.status_code == 304
+        answered = held.answered
+        revalidated_from_memory = await fast.get(url, headers=etag)
+        assert held.answered == answered + 1, url
         assert revalidated_from_memory.status_code == 304
         assert revalidated_from_memory.content == b""
         assert comparable(revalidated_from_memory) == comparable(revalidated), url
         # A weak or listed tag matches as in the pipeline; another tag gets the bytes.
         listed = {"If-None-Match": f'"other", W/{through_pipeline.headers["etag"]}'}
-        assert (await anonymous_client.get(url, headers=listed)).status_code == 304
-        other = await anonymous_client.get(url, headers={"If-None-Match": '"other"'})
+        assert (await fast.get(url, headers=listed)).status_code == 304
+        other = await fast.get(url, headers={"If-None-Match": '"other"'})
         assert other.status_code == 200 and other.content == through_pipeline.content
-        assert held.answered == before + 4, url
+        assert held.answered == answered + 3, url
+        if not badge:
+            # A miss read before the pipeline answers 304 too.
+            clear_caches(fast)
+            assert (await fast.get(url, headers=etag)).status_code == 304
+            assert held.answered == answered + 4, url
+
+
+async def test_what_the_public_may_not_see_is_the_pipelines_404_counted_once(
+    app_client, client, db
+):
+    limited = await app_client(rate_limit_anonymous=3)
+    hidden = await create_statement(client, visibility="internal")
+    await caught_up(db, limited)
+    for url, remaining in (
+        (f"/v1/statements/{hidden['id']}", "2"),
+        (f"/v1/statements/{hidden['id']}/record", "1"),
+        ("/v1/statements/00000000-0000-4000-8000-000000000000", "0"),
+    ):
+        missing = await limited.get(url)
+        assert missing.status_code == 404, url
+        assert missing.headers["content-type"] == "application/problem+json"
+        assert missing.headers["ratelimit-remaining"] == remaining, url
+    assert answers(limited).answered == 0
+    assert f"/v1/statements/{hidden['id']}" not in limited.app.state.read_cache
+    assert (await limited.get(f"/v1/statements/{hidden['id']}")).status_code == 429
 
 
 async def test_read_keys_get_held_answers_writers_only_badges(anonymous_client, subjects):
@@ -179,12 +213,12 @@ async def test_the_rate_limit_counts_held_answers_and_refuses_as_the_pipeline(
     url = f"/v1/statements/{statement['id']}"
     remaining = [(await limited.get(url)).headers["ratelimit-remaining"] for _ in range(3)]
     assert remaining == ["2", "1", "0"]
-    assert answers(limited).answered == 2  # the first was the miss
+    assert answers(limited).answered == 3  # the miss too
     refused = await limited.get(url)
     assert refused.status_code == 429
     assert refused.headers["content-type"] == "application/problem+json"
     assert int(refused.headers["retry-after"]) >= 1
-    assert answers(limited).answered == 2
+    assert answers(limited).answered == 3
 
 
 async def test_with_public_read_off_the_anonymous_get_401(app_client, client, db):

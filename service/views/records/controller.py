@@ -9,12 +9,14 @@ from litestar import Controller, Request, Response, get
 from service.views.records.schemas import DocumentRecord, StatementRecord
 from service.views.records.service import document_record, statement_record
 from service.web import http
-from service.web.auth import AudienceDep, public_read
+from service.web.auth import Audience, AudienceDep, public_read
+from service.web.memory_answers import PUBLIC_READER
 from service.web.read_cache import cached_entity
 
 
 # The handlers take no `db`: the public's records usually come from the read cache,
-# without a connection (service/web/read_cache.py).
+# without a connection (service/web/read_cache.py); `opt` says how a public miss is read
+# before the pipeline (service/web/memory_answers.py).
 class RecordController(Controller):
     path = "/v1"
     tags = ["Records"]
@@ -31,6 +33,7 @@ class RecordController(Controller):
         ),
         responses={**http.NOT_MODIFIED, **http.responses(http.READ_ONE)},
         response_headers=[http.ETAG_HEADER],
+        opt={PUBLIC_READER: lambda db, params: document_record(db, params["id"], Audience.PUBLIC)},
     )
     async def get_document_record(
         self,
@@ -51,6 +54,7 @@ class RecordController(Controller):
         ),
         responses={**http.NOT_MODIFIED, **http.responses(http.READ_ONE)},
         response_headers=[http.ETAG_HEADER],
+        opt={PUBLIC_READER: lambda db, params: statement_record(db, params["id"], Audience.PUBLIC)},
     )
     async def get_statement_record(
         self,
