@@ -50,7 +50,7 @@ DEFAULT_OUTPUT = ROOT / "artifacts" / "bench" / "results.json"
 BENCH_RATE_LIMIT = 100_000_000
 # The runs measured again on a second server with --compare's settings: the reads that
 # memory answers (MEMORY_ANSWERS) or the caches change.
-COMPARED_RUNS = ("get_statement", "document_record", "badge_200", "badge_304")
+COMPARED_RUNS = ("get_statement", "list_statements", "document_record", "badge_200", "badge_304")
 WEBHOOK_URL = "https://hooks.example.org/verification-record"
 
 

@@ -9,6 +9,7 @@ else sees published content only.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -87,6 +88,8 @@ class KeyCache:
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
         self._entries: dict[bytes, tuple[float, Caller | None]] = {}
+        self._lookups: dict[bytes, asyncio.Future[Caller | None]] = {}
+        self._generation = 0  # bumped by forget_all
 
     def get(self, digest: bytes) -> tuple[bool, Caller | None]:
         entry = self._entries.get(digest)
@@ -101,6 +104,29 @@ class KeyCache:
 
     def forget_all(self) -> None:
         self._entries.clear()
+        # A lookup in flight may have read the key before it changed: not to be kept.
+        self._lookups.clear()
+        self._generation += 1
+
+    async def look_up(
+        self, digest: bytes, find: Callable[[], Awaitable[Caller | None]]
+    ) -> Caller | None:
+        """`find` the key once for every request that asks while it runs, and keep the
+        answer: when an entry expires under load, the requests in flight would otherwise
+        each look it up (a burst of queries, and of slow answers, every `ttl_seconds`)."""
+        pending = self._lookups.get(digest)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        generation = self._generation
+        pending = self._lookups[digest] = asyncio.ensure_future(find())
+        try:
+            caller = await asyncio.shield(pending)
+        finally:
+            if self._lookups.get(digest) is pending:
+                del self._lookups[digest]
+        if generation == self._generation:
+            self.put(digest, caller)
+        return caller
 
 
 # How a key's digest becomes its caller (None: unknown, revoked or expired). The app
@@ -147,14 +173,14 @@ class ApiKeyAuthentication:
         cache: KeyCache = state.key_cache
         known, caller = cache.get(digest)
         if not known:
-            async with state.pool.acquire(
-                timeout=state.settings.db_acquire_timeout_seconds
-            ) as conn:
-                caller = await self.find_key(conn, digest)
-            cache.put(digest, caller)
+            caller = await cache.look_up(digest, lambda: self._find(state, digest))
         if caller is None:
             raise NotAuthorizedException("the API key is unknown, revoked or expired")
         return caller
+
+    async def _find(self, state: Any, digest: bytes) -> Caller | None:
+        async with state.pool.acquire(timeout=state.settings.db_acquire_timeout_seconds) as conn:
+            return await self.find_key(conn, digest)
 
 
 def bearer_digest(header: bytes) -> bytes | None:

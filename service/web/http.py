@@ -136,8 +136,12 @@ def none_match(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
+def encode(resource: msgspec.Struct) -> bytes:
+    return msgspec.json.encode(resource)
+
+
 def represent(resource: msgspec.Struct) -> tuple[bytes, str]:
-    body = msgspec.json.encode(resource)
+    body = encode(resource)
     return body, etag_for(body)
 
 

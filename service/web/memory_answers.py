@@ -16,8 +16,9 @@ cache reads, keeps and tags it as the handler would (`ReadCache.read_through`). 
 any error there goes through the pipeline, which answers it as always; the rate limit
 has counted it once (`ratelimit.COUNTED`).
 
-It answers only a plain `GET` (no query string, no body, no CORS `Origin` while CORS is
-on) that a source holds or a PUBLIC_READER reads, from a caller who may see it:
+It answers only a plain `GET` (no body, no CORS `Origin` while CORS is on) that a
+source holds (with a query string: a list page the read cache holds) or, without a
+query string, that a PUBLIC_READER reads, from a caller who may see it:
 
 - anonymous, when every guard of the route is `public_read` and PUBLIC_READ is on;
 - a `read` key that the key cache already knows (an unknown key goes through the
@@ -175,15 +176,18 @@ class MemoryAnswers:
         if (
             scope["type"] != ScopeType.HTTP
             or scope["method"] != "GET"
-            or scope["query_string"]
             or not scope["path"].startswith("/v1/")
             or scope["path"].startswith(EXEMPT_PREFIXES)
         ):
             await self._app(scope, receive, send)
             return
-        answer = self._held(scope)
-        if answer is None and self._misses is not None and self._misses.enabled:
-            answer = await self._read(scope)
+        if query := scope["query_string"]:
+            # Only a held list page (read_cache.cached_page) has a query: its key.
+            answer = self._held(scope, f"{scope['path']}?{query.decode('latin-1')}")
+        else:
+            answer = self._held(scope, scope["path"])
+            if answer is None and self._misses is not None and self._misses.enabled:
+                answer = await self._read(scope)
         if answer is None:
             await self._app(scope, receive, send)
             return
@@ -229,14 +233,13 @@ class MemoryAnswers:
         # problem body (and counts nothing more: only admitted requests count).
         return decision if decision.allowed else None
 
-    def _held(self, scope: HTTPScope) -> Answer | None:
+    def _held(self, scope: HTTPScope, key: str) -> Answer | None:
         screened = self._screen(scope)
         if screened is None:
             return None
         caller, if_none_match = screened
-        path: str = scope["path"]
         for source in self._sources:
-            hit = source.peek(path)
+            hit = source.peek(key)
             if hit is not None:
                 break
         else:
@@ -315,11 +318,11 @@ def _answer(
     if_none_match: bytes | None,
 ) -> Answer:
     """The messages of a 200 (or a 304 when If-None-Match has the ETag), with the
-    headers the pipeline's Response gives them."""
-    headers = [(b"etag", etag.encode())]
+    headers the pipeline's Response gives them; no ETag when `etag` is "" (a list)."""
+    headers = [(b"etag", etag.encode())] if etag else []
     if cache_control is not None:
         headers.append((b"cache-control", cache_control))
-    if if_none_match is not None and none_match(if_none_match.decode("latin-1"), etag):
+    if etag and if_none_match is not None and none_match(if_none_match.decode("latin-1"), etag):
         status, body = 304, b""
     else:
         status = 200

@@ -91,9 +91,17 @@ class Fill:
         self._cache = cache
         self._generation = generation
 
-    def keep(self, key: str, body: bytes, etag: str, template: str = "") -> None:
+    def keep(
+        self,
+        key: str,
+        body: bytes,
+        etag: str,
+        template: str = "",
+        also: Iterable[bytes] = (),
+    ) -> None:
+        """`also`: ids to tag it with besides those its bytes contain (a list's filter)."""
         if self._generation is not None:
-            self._cache._store(key, body, etag, self._generation, template)
+            self._cache._store(key, body, etag, self._generation, template, also)
 
 
 class ReadCache:
@@ -149,17 +157,25 @@ class ReadCache:
             self.hits += 1
 
     async def read_through(
-        self, state: State, key: str, template: str, read: Read
+        self,
+        state: State,
+        key: str,
+        template: str,
+        read: Read,
+        *,
+        also: Iterable[bytes] = (),
+        tagged: bool = True,
     ) -> tuple[bytes, str]:
         """A miss: `read` on the primary (never a replica: a lagging read that landed
         after its announcement would be kept until the next change), encoded, kept
-        unless something it contains was announced meanwhile."""
+        unless something it contains (or `also` names) was announced meanwhile; with
+        its ETag unless `tagged` is off (lists have none: "")."""
         self.misses += 1
         with self.fill() as fill:
             async with acquire(state, state.settings) as conn:
                 resource = await read(conn)
-            body, etag = http.represent(resource)
-            fill.keep(key, body, etag, template)
+            body, etag = http.represent(resource) if tagged else (http.encode(resource), "")
+            fill.keep(key, body, etag, template, also)
         return body, etag
 
     @contextmanager
@@ -174,10 +190,18 @@ class ReadCache:
             if self._fills == 0:
                 self._announced_at.clear()
 
-    def _store(self, key: str, body: bytes, etag: str, generation: int, template: str = "") -> None:
+    def _store(
+        self,
+        key: str,
+        body: bytes,
+        etag: str,
+        generation: int,
+        template: str = "",
+        also: Iterable[bytes] = (),
+    ) -> None:
         if not self.enabled or self._cleared_at > generation:
             return
-        tags = tags_of(body)
+        tags = tags_of(body).union(also)
         if any(self._announced_at.get(tag, -1) > generation for tag in tags):
             return  # the read may predate a commit announced since: served, not kept
         size = len(body) + len(key) + _ENTRY_OVERHEAD + _TAG_OVERHEAD * len(tags)
@@ -271,3 +295,27 @@ async def cached_entity(
         return http.encoded_response(request, entry.body, entry.etag)
     body, etag = await cache.read_through(state, key, request.scope["path_template"], read)
     return http.encoded_response(request, body, etag)
+
+
+async def cached_page(
+    request: Request[Any, Any, Any], audience: Audience, read: Read, *, also: Iterable[bytes]
+) -> Response[Any]:
+    """A list page, for the public from this process's cache as `cached_entity` serves a
+    resource, keyed by its path and query, tagged with the ids it contains and `also`
+    (the list's filter: a page that could gain an item names what it would gain it
+    from). Without an ETag, as every list. Only for filters whose every change is
+    announced with an id in `also` or on the page (migration 0019: a statement's
+    speaker)."""
+    state = request.app.state
+    cache: ReadCache = state.read_cache
+    if audience is not Audience.PUBLIC or not cache.enabled:
+        async with read_connection(state, request, audience) as conn:
+            return Response(http.encode(await read(conn)), media_type=http.JSON)
+    key = f"{request.scope['path']}?{request.scope['query_string'].decode('latin-1')}"
+    entry = cache.get(key)
+    if entry is not None:
+        return Response(entry.body, media_type=http.JSON)
+    body, _ = await cache.read_through(
+        state, key, request.scope["path_template"], read, also=also, tagged=False
+    )
+    return Response(body, media_type=http.JSON)
