@@ -44,6 +44,13 @@ class StatementController(ResourceController, routes=STATEMENT_ROUTES):
         "/",
         operation_id="ListStatements",
         summary="List statements, newest first",
+        description=(
+            "Statements newest first, filtered by every parameter given. For anonymous "
+            "callers and `read` keys a page of one speaker's statements (`speaker_id` "
+            "with `limit` and `cursor` only) comes from memory, kept current: a "
+            "statement created, changed, moved or deleted shows on every page it moves "
+            "as soon as it commits."
+        ),
         responses=http.responses(http.LIST),
     )
     async def list_statements(
