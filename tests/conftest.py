@@ -20,6 +20,8 @@ PgBouncer; `db` and `database_url` stay direct.
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 import os
 import uuid
 from collections import deque
@@ -38,6 +40,7 @@ from devtools.pgbouncer import PgBouncer, PgBouncerNotFound, find_pgbouncer
 from service.app import create_app
 from service.commands import migrate
 from service.settings import Settings
+from service.web.logs import JsonFormatter
 from tests import keys
 
 
@@ -274,3 +277,20 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
         yield connection
     finally:
         await connection.close()
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    """What the service logs during the test, as the JSON lines `serve` writes."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("service")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield stream
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

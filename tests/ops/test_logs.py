@@ -8,11 +8,9 @@ import io
 import logging
 import re
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import msgspec
-import pytest
 from litestar.testing import AsyncTestClient
 
 from service.app import create_app
@@ -21,22 +19,6 @@ from service.web.logs import ACCESS_LINES, JsonFormatter
 from tests import keys
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
-
-
-@pytest.fixture
-def captured() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("service")
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        yield stream
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
 
 
 def lines_of(stream: io.StringIO) -> list[dict[str, Any]]:

@@ -4,8 +4,6 @@ counted by the rate limit, the metrics and the log, and never when in doubt."""
 
 from __future__ import annotations
 
-import io
-import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,11 +13,11 @@ from litestar.testing import AsyncTestClient
 
 from service.app import create_app
 from service.settings import Settings
-from service.web.logs import ACCESS_LINES, JsonFormatter
 from service.web.memory_answers import MemoryAnswers
 from tests import keys
 from tests.distribution.support import assess, caught_up, wait_listening
 from tests.helpers import create_document, create_statement
+from tests.ops.test_logs import lines_of
 from tests.ops.test_metrics import scrape, value
 
 pytestmark = pytest.mark.asyncio
@@ -247,32 +245,17 @@ async def test_a_cross_origin_read_gets_its_cors_headers(app_client, client, db)
     assert answers(cors).answered == 1
 
 
-async def test_held_answers_are_counted_and_logged(anonymous_client, subjects):
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("service")
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+async def test_held_answers_are_counted_and_logged(anonymous_client, subjects, captured):
     url = f"/v1/statements/{subjects['statement']}"
     route = {"method": "GET", "route": "/v1/statements/{id:uuid}"}
-    try:
-        await anonymous_client.get(url)
-        counted = value(
-            await scrape(anonymous_client), "vr_http_requests_total", **route, status="200"
-        )
-        before = answers(anonymous_client).answered
-        await anonymous_client.get(url, headers={"X-Request-ID": "held-1"})
-        assert answers(anonymous_client).answered == before + 1
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+    await anonymous_client.get(url)
+    counted = value(await scrape(anonymous_client), "vr_http_requests_total", **route, status="200")
+    before = answers(anonymous_client).answered
+    await anonymous_client.get(url, headers={"X-Request-ID": "held-1"})
+    assert answers(anonymous_client).answered == before + 1
     samples = await scrape(anonymous_client)
     assert value(samples, "vr_http_requests_total", **route, status="200") == (counted or 0) + 1
-    ACCESS_LINES.flush()
-    lines = [msgspec.json.decode(line) for line in stream.getvalue().splitlines()]
-    held = [line for line in lines if line.get("request_id") == "held-1"]
+    held = [line for line in lines_of(captured) if line.get("request_id") == "held-1"]
     assert len(held) == 1
     assert held[0]["route"] == "/v1/statements/{id:uuid}" and held[0]["status"] == 200
     assert held[0]["path"] == url and held[0]["caller"] is None
