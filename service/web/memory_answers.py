@@ -41,6 +41,10 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 import msgspec
+
+# Litestar's router answers 400 to a request whose Host it refuses; so must this, with
+# the router's own rule (Litestar is pinned by the lock file).
+from litestar._asgi.utils import is_valid_host
 from litestar.datastructures import State
 from litestar.enums import ScopeType
 from litestar.handlers import HTTPRouteHandler
@@ -99,6 +103,7 @@ PUBLIC_READER = "public_reader"
 PublicReader = Callable[[Connection, dict[str, Any]], Awaitable[msgspec.Struct]]
 Router = Callable[..., tuple[Any, Any, str, dict[str, Any], str]]
 Answer = tuple[HTTPResponseStartEvent, HTTPResponseBodyEvent]
+Screened = tuple[Caller, bytes | None]  # who asks, and their If-None-Match
 
 
 class MissSource(Protocol):
@@ -181,13 +186,15 @@ class MemoryAnswers:
         ):
             await self._app(scope, receive, send)
             return
-        if query := scope["query_string"]:
+        screened = self._screen(scope)
+        answer = None
+        if screened is not None and (query := scope["query_string"]):
             # Only a held list page (read_cache.cached_page) has a query: its key.
-            answer = self._held(scope, f"{scope['path']}?{query.decode('latin-1')}")
-        else:
-            answer = self._held(scope, scope["path"])
+            answer = self._held(scope, screened, f"{scope['path']}?{query.decode('latin-1')}")
+        elif screened is not None:
+            answer = self._held(scope, screened, scope["path"])
             if answer is None and self._misses is not None and self._misses.enabled:
-                answer = await self._read(scope)
+                answer = await self._read(scope, screened)
         if answer is None:
             await self._app(scope, receive, send)
             return
@@ -195,7 +202,7 @@ class MemoryAnswers:
         await send(answer[0])
         await send(answer[1])
 
-    def _screen(self, scope: HTTPScope) -> tuple[Caller, bytes | None] | None:
+    def _screen(self, scope: HTTPScope) -> Screened | None:
         """Who asks and their If-None-Match, unless something sends the request through
         the pipeline."""
         authorization = if_none_match = None
@@ -210,6 +217,8 @@ class MemoryAnswers:
                 if_none_match = value
             elif name in self._pass_headers:
                 return None
+            elif name == b"host" and not is_valid_host(value):
+                return None  # the router's 400
         caller = self._caller(authorization)
         return None if caller is None else (caller, if_none_match)
 
@@ -233,10 +242,7 @@ class MemoryAnswers:
         # problem body (and counts nothing more: only admitted requests count).
         return decision if decision.allowed else None
 
-    def _held(self, scope: HTTPScope, key: str) -> Answer | None:
-        screened = self._screen(scope)
-        if screened is None:
-            return None
+    def _held(self, scope: HTTPScope, screened: Screened, key: str) -> Answer | None:
         caller, if_none_match = screened
         for source in self._sources:
             hit = source.peek(key)
@@ -254,14 +260,11 @@ class MemoryAnswers:
         self._as_routed(scope, caller, route, hit.template, decision)
         return _answer(hit.body, hit.etag, hit.media_type, hit.cache_control, if_none_match)
 
-    async def _read(self, scope: HTTPScope) -> Answer | None:
+    async def _read(self, scope: HTTPScope, screened: Screened) -> Answer | None:
         """A public miss of the read cache, read and kept here as the handler would
         (`read_cache.cached_entity`). Anything but a found resource (a 404, a database
         error) goes through the pipeline, which answers it as it always has."""
         assert self._misses is not None and self._route is not None and self._state is not None
-        screened = self._screen(scope)
-        if screened is None:
-            return None
         caller, if_none_match = screened
         if caller.sees_unpublished:
             return None  # the newsroom reads its own writes, never the read cache

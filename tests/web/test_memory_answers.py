@@ -181,6 +181,8 @@ async def test_anything_unusual_goes_through_the_pipeline(anonymous_client, subj
     assert held.answered == before, "head"
     assert (await anonymous_client.request("GET", url, content=b"{}")).status_code < 500
     assert held.answered == before, "body"
+    refused_host = await anonymous_client.get(url, headers={"Host": "bad host"})
+    assert refused_host.status_code == 400 and held.answered == before, "host"
     assert (await anonymous_client.get(url)).status_code == 200
     assert held.answered == before + 1
 
