@@ -34,12 +34,23 @@ LIST = "/v1/organizations"
 # ---- running apps in the test's event loop ---------------------------------------------------
 
 
+def frozen_clock() -> Any:
+    """The wall clock stopped now: a test's requests all fall in one rate-limit window
+    (with the real clock, two requests a moment apart may straddle a window's end)."""
+    at = time.time()
+    return lambda: at
+
+
 @asynccontextmanager
-async def running(settings: Settings, *, flush_interval: float = 1.0) -> AsyncIterator[Litestar]:
+async def running(
+    settings: Settings, *, flush_interval: float = 1.0, clock: Any = None
+) -> AsyncIterator[Litestar]:
     """An app with its lifespan (pool, rate-limit flusher) running in this event loop,
-    so that a test can reach into its limiter between requests."""
+    so that a test can reach into its limiter between requests; its limiter's clock
+    stopped (`frozen_clock`) unless one is given."""
     app = create_app(settings)
     limiter_of(app).flush_interval = flush_interval
+    limiter_of(app).clock = clock or frozen_clock()
     async with app.lifespan():
         yield app
 
@@ -204,9 +215,10 @@ def test_each_bucket_has_its_own_window_phase():
 async def test_two_workers_share_one_budget_after_a_flush(settings, db):
     settings = limited(settings, rate_limit_key=5)
     bucket = f"key:{await key_id(db, 'test-admin')}"
+    clock = frozen_clock()  # both workers in the same window
     async with (
-        running(settings, flush_interval=3600) as one,
-        running(settings, flush_interval=3600) as two,
+        running(settings, flush_interval=3600, clock=clock) as one,
+        running(settings, flush_interval=3600, clock=clock) as two,
         http(one, key=keys.ADMIN) as first,
         http(two, key=keys.ADMIN) as second,
     ):
