@@ -13,6 +13,7 @@ from service.app import create_app
 from service.settings import Settings, SettingsError
 from service.web.forwarded import ForwardedClient
 from tests.helpers import BASE_URL
+from tests.web.test_limits_and_headers import frozen_clock
 
 PROXY = "10.0.0.2"
 TRUSTED = ("10.0.0.0/8",)
@@ -114,6 +115,7 @@ async def test_anonymous_callers_behind_a_trusted_proxy_have_a_budget_each(
 ) -> None:
     limited = msgspec.structs.replace(settings, rate_limit_anonymous=2, trusted_proxies=TRUSTED)
     app = create_app(limited)
+    app.state.rate_limiter.clock = frozen_clock()  # all in one window
     async with app.lifespan(), behind_proxy(app) as http:
 
         async def get(client: str, spoofed: str = "198.51.100.1") -> httpx.Response:
@@ -133,6 +135,7 @@ async def test_anonymous_callers_behind_a_trusted_proxy_have_a_budget_each(
 async def test_without_trusted_proxies_the_header_is_ignored(settings: Settings) -> None:
     limited = msgspec.structs.replace(settings, rate_limit_anonymous=2)
     app = create_app(limited)
+    app.state.rate_limiter.clock = frozen_clock()  # all in one window
     async with app.lifespan(), behind_proxy(app) as http:
         statuses = [
             (

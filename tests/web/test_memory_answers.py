@@ -19,6 +19,7 @@ from tests.distribution.support import assess, caught_up, wait_listening
 from tests.helpers import create_document, create_statement
 from tests.ops.test_logs import lines_of
 from tests.ops.test_metrics import scrape, value
+from tests.web.test_limits_and_headers import frozen_clock
 
 pytestmark = pytest.mark.asyncio
 
@@ -121,6 +122,7 @@ async def test_what_the_public_may_not_see_is_the_pipelines_404_counted_once(
     app_client, client, db
 ):
     limited = await app_client(rate_limit_anonymous=3)
+    limited.app.state.rate_limiter.clock = frozen_clock()  # all in one window
     hidden = await create_statement(client, visibility="internal")
     await caught_up(db, limited)
     for url, remaining in (
@@ -208,6 +210,7 @@ async def test_the_rate_limit_counts_held_answers_and_refuses_as_the_pipeline(
     app_client, client, db
 ):
     limited = await app_client(rate_limit_anonymous=3)
+    limited.app.state.rate_limiter.clock = frozen_clock()  # all in one window
     statement = await create_statement(client)
     await caught_up(db, limited)
     url = f"/v1/statements/{statement['id']}"
